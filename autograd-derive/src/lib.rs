@@ -1,0 +1,2 @@
+//! Proc macros for `autograd`. Use them through the `autograd` crate, which
+//! re-exports them.

@@ -1,0 +1,92 @@
+//! Devices decide where a tensor's elements live.
+//!
+//! Every op is written once over slices; a device only says how to allocate
+//! the buffer behind them. [`Cpu`] keeps elements on the heap behind a
+//! reference count, so cloning a tensor (which every saved value of a
+//! pullback does) costs one counter increment, and writing to a shared buffer
+//! copies it first. [`Inline`] keeps elements in a fixed-size array inside the
+//! tensor value and never allocates.
+
+use core::fmt::Debug;
+
+use generic_array::sequence::GenericSequence;
+use generic_array::GenericArray;
+
+use crate::shape::{InlineShape, Shape};
+use crate::Float;
+
+/// Where a tensor's elements are stored.
+pub trait Device: Copy + Default + Debug + PartialEq + Send + Sync + 'static {
+    /// The device's name as printed by `Display` (`cpu`, `inline`).
+    const NAME: &'static str;
+}
+
+/// A device that can hold a tensor of shape `S` and element `E`.
+///
+/// [`Cpu`] can hold every shape; [`Inline`] only shapes whose element count
+/// is a typenum constant ([`InlineShape`]).
+pub trait Storage<S: Shape, E: Float>: Device {
+    /// The buffer type.
+    type Buf: Clone + Debug + Send + Sync;
+
+    /// Allocates a buffer of `shape.numel()` elements, each set by `f(index)`.
+    fn from_fn(shape: &S, f: impl FnMut(usize) -> E) -> Self::Buf;
+
+    fn as_slice(buf: &Self::Buf) -> &[E];
+
+    /// The elements for writing; on `Cpu` this copies a shared buffer first.
+    fn as_mut_slice(buf: &mut Self::Buf) -> &mut [E];
+}
+
+/// The heap device: no size limit, O(1) clones, copy on write.
+#[cfg(feature = "alloc")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Cpu;
+
+#[cfg(feature = "alloc")]
+impl Device for Cpu {
+    const NAME: &'static str = "cpu";
+}
+
+#[cfg(feature = "alloc")]
+impl<S: Shape, E: Float> Storage<S, E> for Cpu {
+    type Buf = alloc::sync::Arc<alloc::vec::Vec<E>>;
+
+    fn from_fn(shape: &S, f: impl FnMut(usize) -> E) -> Self::Buf {
+        alloc::sync::Arc::new((0..shape.numel()).map(f).collect())
+    }
+
+    fn as_slice(buf: &Self::Buf) -> &[E] {
+        buf
+    }
+
+    fn as_mut_slice(buf: &mut Self::Buf) -> &mut [E] {
+        alloc::sync::Arc::make_mut(buf).as_mut_slice()
+    }
+}
+
+/// The allocation-free device: elements live in an array inside the tensor,
+/// so a tensor is `Copy`-sized data on the stack or in a static. Shapes must
+/// be static.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Inline;
+
+impl Device for Inline {
+    const NAME: &'static str = "inline";
+}
+
+impl<S: InlineShape, E: Float> Storage<S, E> for Inline {
+    type Buf = GenericArray<E, S::Len>;
+
+    fn from_fn(_shape: &S, f: impl FnMut(usize) -> E) -> Self::Buf {
+        GenericArray::generate(f)
+    }
+
+    fn as_slice(buf: &Self::Buf) -> &[E] {
+        buf.as_slice()
+    }
+
+    fn as_mut_slice(buf: &mut Self::Buf) -> &mut [E] {
+        buf.as_mut_slice()
+    }
+}

@@ -1,0 +1,243 @@
+//! The traits that tie values to their gradients.
+//!
+//! - [`Differentiable`]: a value with a gradient type (a tensor's gradient is
+//!   a tensor of the same type; a model's is its generated gradient struct).
+//! - [`Accumulate`]: gradients add up when a value is used more than once.
+//! - [`Leaves`]: a visit of every tensor's elements in a fixed order, which
+//!   gradcheck, optimizers and weight files are written against.
+
+use crate::device::Storage;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use crate::Float;
+
+/// A value that gradients flow through.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not differentiable",
+    label = "no gradient type for this value",
+    note = "tensors, `Param`s, tuples of them and `#[derive(Module)]` structs are differentiable; \
+            pass other values as constants"
+)]
+pub trait Differentiable {
+    /// The gradient's type, which mirrors the value's structure.
+    type Grad: Accumulate;
+
+    /// A gradient of zeros for this value (its shape may depend on `Dyn` axes
+    /// or `Vec` lengths, which is why it takes `self`).
+    fn zero_grad(&self) -> Self::Grad;
+}
+
+/// Adds another gradient of the same type into this one.
+pub trait Accumulate: Sized {
+    fn accumulate(&mut self, other: Self);
+}
+
+/// Adds `grad` into an optional accumulator: the first contribution is moved
+/// in, later ones are added. Generated backward passes keep one such slot per
+/// value, so a value used once costs no addition and no zero-filled buffer.
+#[inline]
+pub fn accumulate_into<G: Accumulate>(slot: &mut Option<G>, grad: G) {
+    match slot {
+        Some(acc) => acc.accumulate(grad),
+        None => *slot = Some(grad),
+    }
+}
+
+/// Returns the accumulated gradient of `value`, or zeros if nothing reached it.
+#[inline]
+pub fn grad_or_zero<T: Differentiable>(slot: Option<T::Grad>, value: &T) -> T::Grad {
+    slot.unwrap_or_else(|| value.zero_grad())
+}
+
+/// Visits the elements of every tensor inside a value, in a fixed order.
+///
+/// Two values of the same type visit the same number of leaves with the same
+/// lengths, in the same order; a model and its gradient struct visit in the
+/// same order too.
+pub trait Leaves<E: Float> {
+    fn visit_leaves(&self, f: &mut dyn FnMut(&[E]));
+    fn visit_leaves_mut(&mut self, f: &mut dyn FnMut(&mut [E]));
+
+    /// The total number of elements over all leaves.
+    fn leaf_numel(&self) -> usize {
+        let mut n = 0;
+        self.visit_leaves(&mut |x| n += x.len());
+        n
+    }
+
+    /// Multiplies every element by `factor`.
+    fn scale(&mut self, factor: E) {
+        self.visit_leaves_mut(&mut |x| x.iter_mut().for_each(|v| *v *= factor));
+    }
+
+    /// Sets every element to zero.
+    fn fill_zero(&mut self) {
+        self.visit_leaves_mut(&mut |x| x.fill(E::ZERO));
+    }
+}
+
+/// The slot of a pullback tuple for an argument that has no gradient (an
+/// integer exponent, a class index). Generated code never calls it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoGrad;
+
+impl<S: Shape, E: Float, D: Storage<S, E>> Differentiable for Tensor<S, E, D> {
+    type Grad = Self;
+
+    fn zero_grad(&self) -> Self {
+        self.zeros_like()
+    }
+}
+
+impl<S: Shape, E: Float, D: Storage<S, E>> Accumulate for Tensor<S, E, D> {
+    #[track_caller]
+    fn accumulate(&mut self, other: Self) {
+        self.check_same_shape("accumulate", &other);
+        for (a, b) in self.as_mut_slice().iter_mut().zip(other.as_slice()) {
+            *a += *b;
+        }
+    }
+}
+
+impl<S: Shape, E: Float, D: Storage<S, E>> Leaves<E> for Tensor<S, E, D> {
+    fn visit_leaves(&self, f: &mut dyn FnMut(&[E])) {
+        f(self.as_slice())
+    }
+
+    fn visit_leaves_mut(&mut self, f: &mut dyn FnMut(&mut [E])) {
+        f(self.as_mut_slice())
+    }
+}
+
+impl Differentiable for () {
+    type Grad = ();
+    fn zero_grad(&self) {}
+}
+
+impl Accumulate for () {
+    fn accumulate(&mut self, _: ()) {}
+}
+
+impl<E: Float> Leaves<E> for () {
+    fn visit_leaves(&self, _: &mut dyn FnMut(&[E])) {}
+    fn visit_leaves_mut(&mut self, _: &mut dyn FnMut(&mut [E])) {}
+}
+
+macro_rules! impl_tuple {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: Differentiable),+> Differentiable for ($($t,)+) {
+            type Grad = ($($t::Grad,)+);
+            fn zero_grad(&self) -> Self::Grad {
+                ($(self.$i.zero_grad(),)+)
+            }
+        }
+
+        impl<$($t: Accumulate),+> Accumulate for ($($t,)+) {
+            fn accumulate(&mut self, other: Self) {
+                $(self.$i.accumulate(other.$i);)+
+            }
+        }
+
+        impl<E: Float, $($t: Leaves<E>),+> Leaves<E> for ($($t,)+) {
+            fn visit_leaves(&self, f: &mut dyn FnMut(&[E])) {
+                $(self.$i.visit_leaves(f);)+
+            }
+            fn visit_leaves_mut(&mut self, f: &mut dyn FnMut(&mut [E])) {
+                $(self.$i.visit_leaves_mut(f);)+
+            }
+        }
+    };
+}
+
+impl_tuple!(A 0);
+impl_tuple!(A 0, B 1);
+impl_tuple!(A 0, B 1, C 2);
+impl_tuple!(A 0, B 1, C 2, D 3);
+impl_tuple!(A 0, B 1, C 2, D 3, F 4);
+impl_tuple!(A 0, B 1, C 2, D 3, F 4, G 5);
+impl_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6);
+impl_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7);
+
+impl<T: Differentiable, const N: usize> Differentiable for [T; N] {
+    type Grad = [T::Grad; N];
+    fn zero_grad(&self) -> Self::Grad {
+        core::array::from_fn(|i| self[i].zero_grad())
+    }
+}
+
+impl<T: Accumulate, const N: usize> Accumulate for [T; N] {
+    fn accumulate(&mut self, other: Self) {
+        for (a, b) in self.iter_mut().zip(other) {
+            a.accumulate(b);
+        }
+    }
+}
+
+impl<E: Float, T: Leaves<E>, const N: usize> Leaves<E> for [T; N] {
+    fn visit_leaves(&self, f: &mut dyn FnMut(&[E])) {
+        self.iter().for_each(|x| x.visit_leaves(f));
+    }
+    fn visit_leaves_mut(&mut self, f: &mut dyn FnMut(&mut [E])) {
+        self.iter_mut().for_each(|x| x.visit_leaves_mut(f));
+    }
+}
+
+#[cfg(feature = "alloc")]
+mod alloc_impls {
+    use super::*;
+    use alloc::vec::Vec;
+
+    impl<T: Differentiable> Differentiable for Vec<T> {
+        type Grad = Vec<T::Grad>;
+        fn zero_grad(&self) -> Self::Grad {
+            self.iter().map(Differentiable::zero_grad).collect()
+        }
+    }
+
+    impl<T: Accumulate> Accumulate for Vec<T> {
+        #[track_caller]
+        fn accumulate(&mut self, other: Self) {
+            assert_eq!(self.len(), other.len(), "accumulate: Vec lengths differ");
+            for (a, b) in self.iter_mut().zip(other) {
+                a.accumulate(b);
+            }
+        }
+    }
+
+    impl<E: Float, T: Leaves<E>> Leaves<E> for Vec<T> {
+        fn visit_leaves(&self, f: &mut dyn FnMut(&[E])) {
+            self.iter().for_each(|x| x.visit_leaves(f));
+        }
+        fn visit_leaves_mut(&mut self, f: &mut dyn FnMut(&mut [E])) {
+            self.iter_mut().for_each(|x| x.visit_leaves_mut(f));
+        }
+    }
+}
+
+impl<T: Differentiable> Differentiable for Option<T> {
+    type Grad = Option<T::Grad>;
+    fn zero_grad(&self) -> Self::Grad {
+        self.as_ref().map(Differentiable::zero_grad)
+    }
+}
+
+impl<T: Accumulate> Accumulate for Option<T> {
+    fn accumulate(&mut self, other: Self) {
+        if let Some(g) = other {
+            accumulate_into(self, g);
+        }
+    }
+}
+
+impl<E: Float, T: Leaves<E>> Leaves<E> for Option<T> {
+    fn visit_leaves(&self, f: &mut dyn FnMut(&[E])) {
+        if let Some(x) = self {
+            x.visit_leaves(f);
+        }
+    }
+    fn visit_leaves_mut(&mut self, f: &mut dyn FnMut(&mut [E])) {
+        if let Some(x) = self {
+            x.visit_leaves_mut(f);
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! `Param`, the trainable mark, and the `Module` trait that
+//! `#[derive(Module)]` implements.
+
+use core::fmt;
+use core::ops::{Deref, DerefMut};
+
+use crate::device::Storage;
+use crate::grad::{Accumulate, Differentiable, Leaves};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use crate::Float;
+
+/// A trainable tensor: the field of a model that an optimizer updates and
+/// that gets a gradient.
+///
+/// `Param<T>` dereferences to `T`, so ops take it wherever they take a
+/// tensor. A model field holding a plain `Tensor` does not compile under
+/// `#[derive(Module)]` unless it is marked `#[module(constant)]`, which is
+/// how the forgotten `requires_grad=True` of PyTorch becomes a compile error.
+#[derive(Clone, PartialEq)]
+pub struct Param<T>(T);
+
+impl<T> Param<T> {
+    pub fn new(value: T) -> Self {
+        Param(value)
+    }
+
+    pub fn value(&self) -> &T {
+        &self.0
+    }
+
+    pub fn value_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> From<T> for Param<T> {
+    fn from(value: T) -> Self {
+        Param(value)
+    }
+}
+
+impl<T> Deref for Param<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> DerefMut for Param<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Param<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Param({:?})", self.0)
+    }
+}
+
+/// A parameter's state-dict name, built on the stack while a module is
+/// walked: `encoder.layers.0.weight` is four segments linked to their
+/// parents, so naming parameters needs no allocation.
+#[derive(Clone, Copy)]
+pub struct ParamName<'a> {
+    parent: Option<&'a ParamName<'a>>,
+    segment: Segment<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Segment<'a> {
+    Field(&'a str),
+    Index(usize),
+}
+
+impl<'a> ParamName<'a> {
+    /// The name of a top-level field.
+    pub fn root(field: &'a str) -> Self {
+        ParamName {
+            parent: None,
+            segment: Segment::Field(field),
+        }
+    }
+
+    /// `parent.field`, or just `field` at the top level.
+    pub fn field(parent: Option<&'a ParamName<'a>>, field: &'a str) -> Self {
+        ParamName {
+            parent,
+            segment: Segment::Field(field),
+        }
+    }
+
+    /// `parent.index`, or just `index` at the top level (a tuple or list item).
+    pub fn index(parent: Option<&'a ParamName<'a>>, index: usize) -> Self {
+        ParamName {
+            parent,
+            segment: Segment::Index(index),
+        }
+    }
+
+    /// Compares with a dotted name without allocating.
+    pub fn matches(&self, dotted: &str) -> bool {
+        let mut rest = dotted;
+        self.strip_from_end(&mut rest) && rest.is_empty()
+    }
+
+    fn strip_from_end(&self, rest: &mut &str) -> bool {
+        use core::fmt::Write;
+        struct Buf([u8; 24], usize);
+        impl Write for Buf {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                let end = self.1 + s.len();
+                self.0.get_mut(self.1..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
+                self.1 = end;
+                Ok(())
+            }
+        }
+        let mut buf = Buf([0; 24], 0);
+        let segment = match self.segment {
+            Segment::Field(s) => s,
+            Segment::Index(i) => {
+                let _ = write!(buf, "{i}");
+                core::str::from_utf8(&buf.0[..buf.1]).unwrap_or("")
+            }
+        };
+        let Some(head) = rest.strip_suffix(segment) else {
+            return false;
+        };
+        match self.parent {
+            None => {
+                *rest = head;
+                true
+            }
+            Some(parent) => match head.strip_suffix('.') {
+                Some(head) => {
+                    *rest = head;
+                    parent.strip_from_end(rest)
+                }
+                None => false,
+            },
+        }
+    }
+}
+
+impl fmt::Display for ParamName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(parent) = self.parent {
+            write!(f, "{parent}.")?;
+        }
+        match self.segment {
+            Segment::Field(s) => f.write_str(s),
+            Segment::Index(i) => write!(f, "{i}"),
+        }
+    }
+}
+
+impl fmt::Debug for ParamName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+/// A model or layer: a value whose trainable tensors can be walked, with a
+/// gradient struct that mirrors it.
+///
+/// Implemented by `#[derive(Module)]` for structs, and by this crate for
+/// `Param<Tensor>`, tuples, arrays, `Vec` and `Option` of modules.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a module",
+    label = "this type has no parameters to walk",
+    note = "add `#[derive(Module)]` to the struct, wrap a trainable tensor in `Param`, \
+            or mark a field that is not a module with `#[module(skip)]`"
+)]
+pub trait Module: Differentiable<Grad = Self::Grads> {
+    /// The element type of every parameter.
+    type Elem: Float;
+
+    /// The gradient struct: one tensor per parameter, in the same structure.
+    type Grads: Accumulate + Clone + fmt::Debug + Leaves<Self::Elem>;
+
+    /// The number of scalar parameters (PyTorch's
+    /// `sum(p.numel() for p in model.parameters())`).
+    fn num_params(&self) -> usize;
+
+    /// Visits every parameter with its state-dict name, its dims and its
+    /// elements, in declaration order.
+    fn visit_params(
+        &self,
+        parent: Option<&ParamName<'_>>,
+        f: &mut dyn FnMut(&ParamName<'_>, &[usize], &[Self::Elem]),
+    );
+
+    /// Like [`visit_params`](Module::visit_params), with the elements
+    /// writable.
+    fn visit_params_mut(
+        &mut self,
+        parent: Option<&ParamName<'_>>,
+        f: &mut dyn FnMut(&ParamName<'_>, &[usize], &mut [Self::Elem]),
+    );
+
+    /// Walks the parameters, their gradients and `K` optimizer-state mirrors
+    /// in lockstep, calling `f(param, grad, states)` once per tensor.
+    fn lockstep<const K: usize>(
+        &mut self,
+        grads: &Self::Grads,
+        states: [&mut Self::Grads; K],
+        f: &mut impl FnMut(&mut [Self::Elem], &[Self::Elem], [&mut [Self::Elem]; K]),
+    );
+}
+
+/// A module whose parameter count is fixed by its type (no `Vec` inside),
+/// so the memory it needs is a compile-time constant.
+pub trait StaticModule: Module {
+    /// The number of scalar parameters.
+    const NUM_PARAMS: usize;
+    /// The number of parameter tensors.
+    const NUM_TENSORS: usize;
+}
+
+impl<T: Differentiable> Differentiable for Param<T> {
+    type Grad = T::Grad;
+
+    fn zero_grad(&self) -> T::Grad {
+        self.0.zero_grad()
+    }
+}
+
+impl<E: Float, T: Leaves<E>> Leaves<E> for Param<T> {
+    fn visit_leaves(&self, f: &mut dyn FnMut(&[E])) {
+        self.0.visit_leaves(f)
+    }
+
+    fn visit_leaves_mut(&mut self, f: &mut dyn FnMut(&mut [E])) {
+        self.0.visit_leaves_mut(f)
+    }
+}
+
+impl<S: Shape, E: Float, D: Storage<S, E>> Module for Param<Tensor<S, E, D>> {
+    type Elem = E;
+    type Grads = Tensor<S, E, D>;
+
+    fn num_params(&self) -> usize {
+        self.0.numel()
+    }
+
+    fn visit_params(
+        &self,
+        parent: Option<&ParamName<'_>>,
+        f: &mut dyn FnMut(&ParamName<'_>, &[usize], &[E]),
+    ) {
+        let name = parent.copied().unwrap_or(ParamName::root(""));
+        f(&name, self.0.dims().as_ref(), self.0.as_slice())
+    }
+
+    fn visit_params_mut(
+        &mut self,
+        parent: Option<&ParamName<'_>>,
+        f: &mut dyn FnMut(&ParamName<'_>, &[usize], &mut [E]),
+    ) {
+        let name = parent.copied().unwrap_or(ParamName::root(""));
+        let dims = self.0.dims();
+        f(&name, dims.as_ref(), self.0.as_mut_slice())
+    }
+
+    fn lockstep<const K: usize>(
+        &mut self,
+        grads: &Self::Grads,
+        states: [&mut Self::Grads; K],
+        f: &mut impl FnMut(&mut [E], &[E], [&mut [E]; K]),
+    ) {
+        f(
+            self.0.as_mut_slice(),
+            grads.as_slice(),
+            states.map(|s| s.as_mut_slice()),
+        )
+    }
+}
+
+impl<S: crate::shape::ConstShape, E: Float, D: Storage<S, E>> StaticModule
+    for Param<Tensor<S, E, D>>
+{
+    const NUM_PARAMS: usize = S::NUMEL;
+    const NUM_TENSORS: usize = 1;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn param_name_displays_dotted_path() {
+        let root = ParamName::root("encoder");
+        let layers = ParamName::field(Some(&root), "layers");
+        let item = ParamName::index(Some(&layers), 10);
+        let weight = ParamName::field(Some(&item), "weight");
+        assert_eq!(format!("{weight}"), "encoder.layers.10.weight");
+    }
+
+    #[test]
+    fn param_name_matches_without_allocating() {
+        let root = ParamName::root("l1");
+        let weight = ParamName::field(Some(&root), "weight");
+        assert!(weight.matches("l1.weight"));
+        assert!(!weight.matches("l1.bias"));
+        assert!(!weight.matches("x.l1.weight"));
+        assert!(!weight.matches("weight"));
+    }
+}

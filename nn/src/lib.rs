@@ -1,0 +1,2 @@
+//! Layers, losses, optimizers and weight files for `autograd`.
+#![cfg_attr(not(feature = "std"), no_std)]
