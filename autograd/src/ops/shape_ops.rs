@@ -8,7 +8,7 @@
 
 use core::ops::Add;
 
-use typenum::{IsLessOrEqual, Sum, True, Unsigned};
+use typenum::{IsEqual, IsLessOrEqual, LeEq, Sum, True, Unsigned};
 
 use super::axis::{AxisLayout, ReduceAxis};
 use crate::device::Storage;
@@ -374,7 +374,8 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
         S: ReduceAxis<AXIS>,
         START: Unsigned + Add<LEN>,
         LEN: Dim + Unsigned + Default,
-        Sum<START, LEN>: IsLessOrEqual<S::Axis, Output = True>,
+        Sum<START, LEN>: IsLessOrEqual<S::Axis>,
+        LeEq<Sum<START, LEN>, S::Axis>: RangeInBounds,
         D: Storage<S::WithAxis<LEN>, E>,
     {
         let (reduced, _) = self.shape().split_axis();
@@ -396,7 +397,8 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
         S: ReduceAxis<AXIS>,
         START: Unsigned + Add<LEN>,
         LEN: Dim + Unsigned + Default,
-        Sum<START, LEN>: IsLessOrEqual<S::Axis, Output = True>,
+        Sum<START, LEN>: IsLessOrEqual<S::Axis>,
+        LeEq<Sum<START, LEN>, S::Axis>: RangeInBounds,
         D: Storage<S::WithAxis<LEN>, E>,
     {
         let shape = self.shape();
@@ -479,14 +481,39 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
 
 /// A static shape that can be reshaped to `S2`: both have the same element
 /// count, compared as typenum products at compile time.
+pub trait ReshapeTo<S2: Shape>: Shape {}
+
+impl<S, S2> ReshapeTo<S2> for S
+where
+    S: InlineShape,
+    S2: InlineShape,
+    S::Len: IsEqual<S2::Len>,
+    typenum::Eq<S::Len, S2::Len>: SameElementCount,
+{
+}
+
+/// Holds only for `typenum::True`, the result of comparing two element
+/// counts at compile time. A bound on it fails with this trait's message,
+/// where an equality bound on the counts would print a type mismatch
+/// between two typenum binary expansions.
 #[diagnostic::on_unimplemented(
-    message = "cannot reshape `{Self}` to `{S2}`: the element counts differ",
+    message = "cannot reshape: the two shapes have different element counts",
     label = "reshape keeps every element, so both shapes need the same number of elements",
     note = "for shapes with `Dyn` axes use `try_reshape_with_shape`, which checks at run time"
 )]
-pub trait ReshapeTo<S2: Shape>: Shape {}
+pub trait SameElementCount {}
 
-impl<S: InlineShape, S2: InlineShape<Len = S::Len>> ReshapeTo<S2> for S {}
+impl SameElementCount for True {}
+
+/// Holds only for `typenum::True`, the result of a compile-time range check.
+#[diagnostic::on_unimplemented(
+    message = "the range `START .. START + LEN` of `narrow` runs past the end of the axis",
+    label = "START + LEN must not exceed the axis' size",
+    note = "`narrow::<AXIS, START, LEN>()` takes LEN elements from index START of a static axis"
+)]
+pub trait RangeInBounds {}
+
+impl RangeInBounds for True {}
 
 impl<E: Float, D: Storage<Rank0, E>> Tensor<Rank0, E, D> {
     /// The scalar repeated into every element of a static shape (PyTorch
