@@ -104,8 +104,9 @@ fn min_ties_split_gradient_evenly() {
     let third = 1.0 / 3.0;
     assert_close(pullback(Tensor::scalar(1.0)).as_slice(), &[third, 0.0, third, third, 0.0], 1e-15);
 
-    // With two tied elements the central difference is 1/2 for each, the
-    // even split; with three it would be 1/2 too, so only a pair is checked.
+    // With two tied elements the central difference gives 1/2 to each, which
+    // is the even split. With three it still gives 1/2, so only a pair is
+    // checked numerically.
     let pair_tie: T1<U4> = Tensor::from_array([4.0, -1.0, 0.5, -1.0]);
     check(|x: &T1<U4>| x.min(), |x| x.min_vjp().map1(), &pair_tie);
 }
@@ -701,7 +702,7 @@ fn select_per_row_rejects_out_of_range_class() {
 }
 
 #[test]
-#[should_panic(expected = "select_per_row: class indices versus rows: sizes do not match: 3 versus 2")]
+#[should_panic(expected = "select_per_row: expected one class index per row, 2 rows, found 3 indices")]
 fn select_per_row_rejects_wrong_index_count() {
     let _ = one_to_six().select_per_row(&[0, 1, 2]);
 }

@@ -567,6 +567,8 @@ where
     E: Float,
     D: Storage<Rank3<N, A, B>, E> + Storage<Rank2<N, typenum::Prod<A, B>>, E>,
 {
+    /// Flattens the last two axes into one, keeping the batch axis `N`.
+    ///
     /// # Shapes
     /// `[N, A, B] -> [N, A · B]`
     pub fn flatten_keep_batch(&self) -> Tensor<Rank2<N, typenum::Prod<A, B>>, E, D> {
@@ -604,6 +606,8 @@ where
     E: Float,
     D: Storage<Rank4<N, C, H, W>, E> + Storage<Rank2<N, typenum::Prod<typenum::Prod<C, H>, W>>, E>,
 {
+    /// Flattens the last three axes into one, keeping the batch axis `N`.
+    ///
     /// # Shapes
     /// `[N, C, H, W] -> [N, C · H · W]`
     #[allow(clippy::type_complexity)]
@@ -635,8 +639,9 @@ impl<N: Dim, C: Dim, E: Float, D: Storage<Rank2<N, C>, E> + Storage<Rank1<N>, E>
     /// `y_i = x[i, classes[i]]` (PyTorch `x.gather(1,
     /// classes.unsqueeze(1)).squeeze(1)`, or `x[arange(N), classes]`).
     ///
-    /// Panics if `classes` does not hold one index per row, or if an index is
-    /// not below `C`; the message names the index, its row and `C`.
+    /// Panics if `classes` does not contain exactly one index per row. Also
+    /// panics if an index is not below `C`, with the index, its row and `C`
+    /// in the message.
     ///
     /// # Shapes
     /// `[N, C]` with `N` class indices `-> [N]`
@@ -676,7 +681,11 @@ impl<N: Dim, C: Dim, E: Float, D: Storage<Rank2<N, C>, E> + Storage<Rank1<N>, E>
 
 #[track_caller]
 fn check_classes(classes: &[usize], rows: usize, cols: usize) {
-    check_same_len("select_per_row: class indices versus rows", classes.len(), rows);
+    assert!(
+        classes.len() == rows,
+        "select_per_row: expected one class index per row, {rows} rows, found {} indices",
+        classes.len()
+    );
     for (row, &class) in classes.iter().enumerate() {
         assert!(
             class < cols,
