@@ -23,6 +23,7 @@
 //! `x.op(args)` into `x.op_vjp(args)`, and runs the pullbacks in reverse.
 
 mod arith;
+mod binary;
 mod matmul;
 mod reduce;
 mod unary;
