@@ -28,7 +28,7 @@ macro_rules! vjp {
     };
 }
 
-/// A matrix of elements drawn uniformly from `[low, high)`.
+/// Draws a 3×4 matrix uniformly from `[low, high)`.
 fn uniform(low: f64, high: f64, seed: u64) -> Matrix {
     Tensor::uniform(low, high, &mut Rng::seed_from_u64(seed))
 }
@@ -57,8 +57,12 @@ fn assert_forward(x: &Matrix, y: &Matrix, f: impl Fn(f64) -> f64) {
     }
 }
 
-/// The pullback of a cotangent of ones: the derivative at each element.
-fn derivative<S, E, P>(vjp: impl Fn(&Tensor<S, E>) -> (Tensor<S, E>, P), x: &Tensor<S, E>) -> Tensor<S, E>
+/// Pulls back a cotangent of ones, which gives the derivative at each
+/// element of an elementwise op.
+fn derivative<S, E, P>(
+    vjp: impl Fn(&Tensor<S, E>) -> (Tensor<S, E>, P),
+    x: &Tensor<S, E>,
+) -> Tensor<S, E>
 where
     S: ConstShape,
     E: Float,
@@ -109,7 +113,10 @@ fn log1p_is_accurate_for_tiny_x() {
     let x = 1e-10;
     let expected = x - x * x / 2.0;
     let y = Vector::full(x).log1p().get([0]);
-    assert!((y - expected).abs() <= 1e-15 * expected, "{y} versus {expected}");
+    assert!(
+        (y - expected).abs() <= 1e-15 * expected,
+        "{y} versus {expected}"
+    );
 }
 
 #[test]
@@ -133,7 +140,10 @@ fn sqrt_grad_at_zero_is_infinite() {
     // d√x/dx = 1 / (2√x) → +∞ as x → 0+, which PyTorch returns too.
     let x = Vector::from_array([0.0, 0.25, 1.0, 4.0]);
     assert_eq!(x.sqrt().get([0]), 0.0);
-    assert_values(&derivative(vjp!(sqrt_vjp), &x), [f64::INFINITY, 1.0, 0.5, 0.25]);
+    assert_values(
+        &derivative(vjp!(sqrt_vjp), &x),
+        [f64::INFINITY, 1.0, 0.5, 0.25],
+    );
 }
 
 #[test]
@@ -162,7 +172,11 @@ fn powf_gradcheck() {
 
 #[test]
 fn powf_gradcheck_negative_base_integer_exponent() {
-    assert_gradcheck(&uniform(-3.0, -0.2, 10), |x: &Matrix| x.powf(3.0), vjp!(powf_vjp, 3.0));
+    assert_gradcheck(
+        &uniform(-3.0, -0.2, 10),
+        |x: &Matrix| x.powf(3.0),
+        vjp!(powf_vjp, 3.0),
+    );
 }
 
 #[test]
@@ -171,6 +185,14 @@ fn powf_zero_exponent_has_zero_grad() {
     let x = Vector::from_array([0.0, 2.0, -3.0, 0.5]);
     assert_values(&x.powf(0.0), [1.0; 4]);
     assert_values(&derivative(vjp!(powf_vjp, 0.0), &x), [0.0; 4]);
+}
+
+#[test]
+fn powf_grad_at_zero_base() {
+    // p·xᵖ⁻¹ at x = 0 is +∞ for 0 < p < 1 and 0 for p > 1.
+    let x = Vector::zeros();
+    assert_values(&derivative(vjp!(powf_vjp, 0.5), &x), [f64::INFINITY; 4]);
+    assert_values(&derivative(vjp!(powf_vjp, 2.5), &x), [0.0; 4]);
 }
 
 #[test]
@@ -288,7 +310,10 @@ fn sigmoid_grad_is_accurate_in_negative_tail() {
     let z = (-30.0f64).exp();
     let expected = z / ((1.0 + z) * (1.0 + z));
     let grad = derivative(vjp!(sigmoid_vjp), &x).get([0]);
-    assert!((grad - expected).abs() <= 1e-14 * expected, "{grad} versus {expected}");
+    assert!(
+        (grad - expected).abs() <= 1e-14 * expected,
+        "{grad} versus {expected}"
+    );
 }
 
 // ---- relu, leaky_relu, elu ----
@@ -316,8 +341,18 @@ fn relu_keeps_nan() {
 fn leaky_relu_forward_and_gradcheck() {
     let x = uniform(-2.0, 2.0, 22);
     for slope in [0.01, 0.2, -0.5] {
-        assert_forward(&x, &x.leaky_relu(slope), |v| if v > 0.0 { v } else { slope * v });
-        assert_gradcheck(&x, |x: &Matrix| x.leaky_relu(slope), vjp!(leaky_relu_vjp, slope));
+        assert_forward(&x, &x.leaky_relu(slope), |v| {
+            if v > 0.0 {
+                v
+            } else {
+                slope * v
+            }
+        });
+        assert_gradcheck(
+            &x,
+            |x: &Matrix| x.leaky_relu(slope),
+            vjp!(leaky_relu_vjp, slope),
+        );
     }
 }
 
@@ -325,14 +360,23 @@ fn leaky_relu_forward_and_gradcheck() {
 fn leaky_relu_grad_at_zero_is_slope() {
     // PyTorch's rule is `x > 0 ? dy : dy · slope`, so 0 takes the slope.
     let x = Vector::from_array([0.0, -0.0, 2.0, -2.0]);
-    assert_values(&derivative(vjp!(leaky_relu_vjp, 0.1), &x), [0.1, 0.1, 1.0, 0.1]);
+    assert_values(
+        &derivative(vjp!(leaky_relu_vjp, 0.1), &x),
+        [0.1, 0.1, 1.0, 0.1],
+    );
 }
 
 #[test]
 fn elu_forward_and_gradcheck() {
     let x = uniform(-3.0, 2.0, 23);
     for alpha in [1.0, 0.5, 2.0] {
-        assert_forward(&x, &x.elu(alpha), |v| if v > 0.0 { v } else { alpha * (v.exp() - 1.0) });
+        assert_forward(&x, &x.elu(alpha), |v| {
+            if v > 0.0 {
+                v
+            } else {
+                alpha * (v.exp() - 1.0)
+            }
+        });
         assert_gradcheck(&x, |x: &Matrix| x.elu(alpha), vjp!(elu_vjp, alpha));
     }
 }
@@ -377,7 +421,11 @@ fn softplus_forward_matches_std() {
 
 #[test]
 fn softplus_gradcheck() {
-    assert_gradcheck(&uniform(-6.0, 6.0, 26), Matrix::softplus, vjp!(softplus_vjp));
+    assert_gradcheck(
+        &uniform(-6.0, 6.0, 26),
+        Matrix::softplus,
+        vjp!(softplus_vjp),
+    );
 }
 
 #[test]
@@ -401,7 +449,10 @@ fn softplus_is_accurate_in_negative_tail() {
     let x = Vector::full(-40.0);
     let expected = (-40.0f64).exp();
     let y = x.softplus().get([0]);
-    assert!((y - expected).abs() <= 1e-15 * expected, "{y} versus {expected}");
+    assert!(
+        (y - expected).abs() <= 1e-15 * expected,
+        "{y} versus {expected}"
+    );
 }
 
 // ---- gelu, gelu_tanh ----
@@ -437,12 +488,18 @@ fn gelu_saturates_without_nan() {
 fn gelu_tanh_forward_matches_formula() {
     let x = uniform(-4.0, 4.0, 28);
     let c = (2.0 / std::f64::consts::PI).sqrt();
-    assert_forward(&x, &x.gelu_tanh(), |v| 0.5 * v * (1.0 + (c * (v + 0.044715 * v * v * v)).tanh()));
+    assert_forward(&x, &x.gelu_tanh(), |v| {
+        0.5 * v * (1.0 + (c * (v + 0.044715 * v * v * v)).tanh())
+    });
 }
 
 #[test]
 fn gelu_tanh_gradcheck() {
-    assert_gradcheck(&uniform(-4.0, 4.0, 29), Matrix::gelu_tanh, vjp!(gelu_tanh_vjp));
+    assert_gradcheck(
+        &uniform(-4.0, 4.0, 29),
+        Matrix::gelu_tanh,
+        vjp!(gelu_tanh_vjp),
+    );
 }
 
 #[test]
@@ -467,7 +524,9 @@ macro_rules! pair_vjp {
     ($method:ident) => {
         |(a, b): &(Matrix, Matrix)| {
             let (y, (pullback_a, pullback_b)) = a.$method(b);
-            (y, move |grad: Matrix| (pullback_a(grad.clone()), pullback_b(grad)))
+            (y, move |grad: Matrix| {
+                (pullback_a(grad.clone()), pullback_b(grad))
+            })
         }
     };
 }
@@ -550,7 +609,11 @@ fn maximum_panics_on_mismatched_dyn_axes() {
 fn clamp_forward_and_gradcheck() {
     let x = uniform(-2.0, 2.0, 32);
     assert_forward(&x, &x.clamp(-0.5, 0.7), |v| v.clamp(-0.5, 0.7));
-    assert_gradcheck(&x, |x: &Matrix| x.clamp(-0.5, 0.7), vjp!(clamp_vjp, -0.5, 0.7));
+    assert_gradcheck(
+        &x,
+        |x: &Matrix| x.clamp(-0.5, 0.7),
+        vjp!(clamp_vjp, -0.5, 0.7),
+    );
 }
 
 #[test]
@@ -558,7 +621,10 @@ fn clamp_grad_passes_on_bounds() {
     // PyTorch's clamp_backward masks with (x >= min) & (x <= max).
     let x = Vector::from_array([-1.0, 1.0, -1.5, 1.5]);
     assert_values(&x.clamp(-1.0, 1.0), [-1.0, 1.0, -1.0, 1.0]);
-    assert_values(&derivative(vjp!(clamp_vjp, -1.0, 1.0), &x), [1.0, 1.0, 0.0, 0.0]);
+    assert_values(
+        &derivative(vjp!(clamp_vjp, -1.0, 1.0), &x),
+        [1.0, 1.0, 0.0, 0.0],
+    );
 }
 
 #[test]
@@ -594,7 +660,9 @@ fn inline_device_maximum_gradcheck() {
         |(a, b): &(InlineVector, InlineVector)| a.maximum(b),
         |(a, b): &(InlineVector, InlineVector)| {
             let (y, (pullback_a, pullback_b)) = a.maximum_vjp(b);
-            (y, move |grad: InlineVector| (pullback_a(grad.clone()), pullback_b(grad)))
+            (y, move |grad: InlineVector| {
+                (pullback_a(grad.clone()), pullback_b(grad))
+            })
         },
         &(a, b),
         GradcheckOptions::default(),
@@ -603,6 +671,7 @@ fn inline_device_maximum_gradcheck() {
 }
 
 type Vector32 = Tensor<Rank1<U4>, f32>;
+type Matrix32 = Tensor<Rank2<U3, U4>, f32>;
 
 #[test]
 fn f32_saturating_ops_stay_finite() {
@@ -634,8 +703,8 @@ fn f32_gelu_tanh_grad_is_finite_where_x_squared_overflows() {
 #[test]
 fn f32_forward_agrees_with_f64() {
     let x64 = uniform(-3.0, 3.0, 33);
-    let x32: Tensor<Rank2<U3, U4>, f32> = x64.cast();
-    let ops: [(&str, fn(&Matrix) -> Matrix, fn(&Tensor<Rank2<U3, U4>, f32>) -> Tensor<Rank2<U3, U4>, f32>); 6] = [
+    let x32: Matrix32 = x64.cast();
+    let ops: [(&str, fn(&Matrix) -> Matrix, fn(&Matrix32) -> Matrix32); 6] = [
         ("sigmoid", Matrix::sigmoid, Tensor::sigmoid),
         ("tanh", Matrix::tanh, Tensor::tanh),
         ("softplus", Matrix::softplus, Tensor::softplus),
@@ -646,7 +715,10 @@ fn f32_forward_agrees_with_f64() {
     for (name, op64, op32) in ops {
         let (y64, y32) = (op64(&x64), op32(&x32));
         for (&a, &b) in y64.as_slice().iter().zip(y32.as_slice()) {
-            assert!((a - f64::from(b)).abs() <= 1e-6 * (1.0 + a.abs()), "{name}: f64 {a}, f32 {b}");
+            assert!(
+                (a - f64::from(b)).abs() <= 1e-6 * (1.0 + a.abs()),
+                "{name}: f64 {a}, f32 {b}"
+            );
         }
     }
 }

@@ -11,8 +11,8 @@
 //! | `square` | `x²` | `torch.square` |
 //! | `powf(p)` | `xᵖ` | `torch.pow(x, p)` |
 //! | `powi(n)` | `xⁿ` | `torch.pow(x, n)` |
-//! | `abs` | `|x|` | `torch.abs` |
-//! | `sin`, `cos`, `tanh` | | `torch.sin`, `torch.cos`, `torch.tanh` |
+//! | `abs` | absolute value | `torch.abs` |
+//! | `sin`, `cos`, `tanh` | in radians | `torch.sin`, `torch.cos`, `torch.tanh` |
 //! | `sigmoid` | `1 / (1 + e⁻ˣ)` | `torch.sigmoid` |
 //! | `relu` | `max(x, 0)` | `torch.relu` |
 //! | `leaky_relu(s)` | `x` if `x > 0`, else `s·x` | `F.leaky_relu` |
@@ -105,7 +105,9 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
     /// no gradient.
     ///
     /// For `p = 0` the gradient is 0 everywhere, including at `x = 0` where
-    /// `p·xᵖ⁻¹` would be `0 · ∞`; PyTorch masks this case the same way.
+    /// `p·xᵖ⁻¹` would be `0 · ∞`, because PyTorch masks this case the same
+    /// way. For `0 < p < 1` the derivative at `x = 0` is `+∞`, as for
+    /// [`sqrt_vjp`](Self::sqrt_vjp).
     #[allow(clippy::type_complexity)]
     pub fn powf_vjp(&self, p: E) -> (Self, (impl FnOnce(Self) -> Self, NoGrad)) {
         let df = move |x: E, _| {
