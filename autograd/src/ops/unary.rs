@@ -404,16 +404,19 @@ mod scalar {
         }
     }
 
+    /// `Φ(x) = (1 + erf(x/√2)) / 2`, the standard normal CDF.
+    fn normal_cdf<E: Float>(x: E) -> E {
+        let erf = (x * E::from_f64(core::f64::consts::FRAC_1_SQRT_2)).erf();
+        E::from_f64(0.5) * (E::ONE + erf)
+    }
+
     pub(super) fn gelu<E: Float>(x: E) -> E {
-        let half = E::from_f64(0.5);
-        half * x * (E::ONE + (x * E::from_f64(core::f64::consts::FRAC_1_SQRT_2)).erf())
+        x * normal_cdf(x)
     }
 
     pub(super) fn gelu_derivative<E: Float>(x: E) -> E {
-        let half = E::from_f64(0.5);
-        let cdf = half * (E::ONE + (x * E::from_f64(core::f64::consts::FRAC_1_SQRT_2)).erf());
-        let density = E::from_f64(FRAC_1_SQRT_2PI) * (-half * x * x).exp();
-        cdf + x * density
+        let density = E::from_f64(FRAC_1_SQRT_2PI) * (E::from_f64(-0.5) * x * x).exp();
+        normal_cdf(x) + x * density
     }
 
     /// `tanh(√(2/π) · (x + c·x³))`, the inner term of the tanh GELU.
