@@ -39,7 +39,7 @@ pub use grad::{accumulate_into, grad_or_zero, Accumulate, Differentiable, Leaves
 #[cfg(feature = "alloc")]
 pub use gradcheck::{gradcheck, gradcheck_function, GradcheckError, GradcheckOptions};
 pub use module::{Module, Param, ParamName, StaticModule};
-pub use ops::{AddVjp, DivVjp, MatMul, MulVjp, NegVjp, SubVjp};
+pub use ops::{AddVjp, DivVjp, MatMul, MatMulT, MulVjp, NegVjp, ReduceAxis, ReshapeTo, SubVjp};
 pub use rng::Rng;
 pub use shape::{ConstShape, Dim, Dyn, InlineShape, Rank0, Rank1, Rank2, Rank3, Rank4, Shape};
 pub use tensor::{ArrayData, ShapeError, Tensor};
