@@ -279,7 +279,7 @@ impl<F: Dim + Unsigned + Default, E: Float> fmt::Display for Dataset<F, E> {
         write_summary(f, &self.path, self.len(), &self.feature_names)?;
         write!(f, ", label column `{}`", self.label_name)?;
         for (index, (class, count)) in self.classes.iter().zip(self.class_counts()).enumerate() {
-            write!(f, "\n  class {index} = {class} ({count} rows)")?;
+            write!(f, "\n  class {index} = {class} ({})", plural(count, "row"))?;
         }
         Ok(())
     }
@@ -626,9 +626,19 @@ fn write_summary(
         .collect();
     write!(
         f,
-        "{}: {rows} rows, {} features ({})",
+        "{}: {}, {} ({})",
         path.display(),
-        feature_names.len(),
+        plural(rows, "row"),
+        plural(feature_names.len(), "feature"),
         names.join(", ")
     )
+}
+
+/// Formats a count with its noun, `1 row` or `2 rows`.
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("{count} {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
