@@ -544,6 +544,20 @@ fn scaler_uses_biased_std() {
 }
 
 #[test]
+fn scaler_keeps_precision_with_large_offset() {
+    // 10000 + 0.5 k for k = 0..4, exact in f32: mean 10000.75 and biased
+    // variance 0.25 × 1.25 = 0.3125. In f32, E[x²] - E[x]² would cancel
+    // almost every digit of the variance.
+    let text = "a,label\n10000,x\n10000.5,x\n10001,x\n10001.5,x\n";
+    let dataset = Dataset::<U1, f32>::from_csv_str("mem.csv", text, "label").unwrap();
+
+    let scaler = StandardScaler::fit(dataset.features());
+
+    assert_eq!(scaler.mean().as_slice()[0], 10000.75);
+    assert_close(scaler.std().as_slice()[0] as f64, 0.3125f64.sqrt(), 1e-7);
+}
+
+#[test]
 fn scaler_applies_training_statistics() {
     let train = Dataset::<U2, f64>::from_csv_str(
         "train.csv",
@@ -721,8 +735,8 @@ fn batches_cover_every_row_once() {
 
     let mut seen = vec![0; 150];
     for batch in &batches {
-        assert_eq!(batch.labels.len(), batch.rows.len());
-        for (position, &row) in batch.rows.iter().enumerate() {
+        assert_eq!(batch.labels.len(), batch.indices.len());
+        for (position, &row) in batch.indices.iter().enumerate() {
             seen[row] += 1;
             let (features, label) = iris.row(row);
             assert_eq!(batch.labels[position], label, "row {row}");
@@ -743,7 +757,9 @@ fn batches_cover_every_row_once() {
 fn batches_are_shuffled_and_seeded() {
     let iris = Dataset::<U4, f32>::from_csv(shipped("iris.csv"), "species").unwrap();
     let order = |rng: &mut Rng| -> Vec<usize> {
-        iris.batches(50, rng).flat_map(|batch| batch.rows).collect()
+        iris.batches(50, rng)
+            .flat_map(|batch| batch.indices)
+            .collect()
     };
 
     let mut rng = Rng::seed_from_u64(4);
@@ -796,7 +812,7 @@ fn regression_batches_keep_targets_with_rows() {
     let mut seen = BTreeSet::new();
     for batch in &batches {
         assert_eq!(batch.features.dims()[0], batch.targets.dims()[0]);
-        for (position, &row) in batch.rows.iter().enumerate() {
+        for (position, &row) in batch.indices.iter().enumerate() {
             assert!(seen.insert(row), "row {row} appears twice");
             assert_eq!(batch.targets.get([position, 0]), diabetes.row(row).1);
         }

@@ -77,7 +77,7 @@ pub struct Batch<F: Dim, E: Float = f32> {
     /// The class index of each row.
     pub labels: Vec<usize>,
     /// The position of each row in the data set.
-    pub rows: Vec<usize>,
+    pub indices: Vec<usize>,
 }
 
 /// One mini-batch of a [`RegressionDataset`].
@@ -88,7 +88,7 @@ pub struct RegressionBatch<F: Dim, E: Float = f32> {
     /// `[batch, 1]`, the shape of a one-output model's prediction.
     pub targets: Tensor<Rank2<Dyn, U1>, E>,
     /// The position of each row in the data set.
-    pub rows: Vec<usize>,
+    pub indices: Vec<usize>,
 }
 
 impl<F: Dim + Unsigned + Default, E: Float> Dataset<F, E> {
@@ -299,7 +299,7 @@ impl<F: Dim + Unsigned + Default, E: Float> Iterator for Batches<'_, F, E> {
         Some(Batch {
             features: gather_rows(&self.dataset.features, &rows),
             labels: rows.iter().map(|&row| self.dataset.labels[row]).collect(),
-            rows,
+            indices: rows,
         })
     }
 
@@ -487,7 +487,7 @@ impl<F: Dim + Unsigned + Default, E: Float> Iterator for RegressionBatches<'_, F
         Some(RegressionBatch {
             features: gather_rows(&self.dataset.features, &rows),
             targets: gather_rows(&self.dataset.targets, &rows),
-            rows,
+            indices: rows,
         })
     }
 
