@@ -369,6 +369,31 @@ fn duplicate_and_unnamed_columns_are_rejected() {
 }
 
 #[test]
+fn class_count_mismatch_gives_both_numbers() {
+    let dataset =
+        Dataset::<U1, f32>::from_csv_str("mem.csv", "x,label\n1,b\n2,a\n", "label").unwrap();
+
+    assert!(dataset.check_num_classes(2).is_ok());
+    let err = dataset.check_num_classes(3).unwrap_err();
+
+    assert!(
+        matches!(
+            &err,
+            DataError::ClassCount {
+                found: 2,
+                expected: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "mem.csv: found 2 classes but the model expects 3 (classes: `a`, `b`)"
+    );
+}
+
+#[test]
 fn regression_target_must_be_numeric() {
     let dir = TempDir::new("regression_target");
     let path = dir.write("data.csv", "a,target,b\n1,2.5,3\n4,high,6\n");

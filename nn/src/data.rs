@@ -187,6 +187,23 @@ impl<F: Dim + Unsigned + Default, E: Float> Dataset<F, E> {
         counts
     }
 
+    /// Checks that the data set has as many classes as a model has outputs,
+    /// so that a model of 3 outputs is not trained on 2 classes by mistake.
+    ///
+    /// # Errors
+    /// [`DataError::ClassCount`] with both numbers and the class names.
+    pub fn check_num_classes(&self, expected: usize) -> Result<(), DataError> {
+        if self.classes.len() == expected {
+            return Ok(());
+        }
+        Err(DataError::ClassCount {
+            path: self.path.clone(),
+            found: self.classes.len(),
+            expected,
+            classes: self.classes.clone(),
+        })
+    }
+
     /// The names of the feature columns, in the order of the matrix columns.
     pub fn feature_names(&self) -> &[String] {
         &self.feature_names
