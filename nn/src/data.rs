@@ -33,6 +33,7 @@ mod error;
 mod standardize;
 
 use std::cmp::Ordering;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -561,17 +562,16 @@ fn sorted_classes(table: &Table) -> Vec<String> {
         .iter()
         .all(|cell| csv::parse_number(&cell.text).is_some());
 
-    let mut classes: Vec<String> = table
+    // A BTreeSet removes duplicates and sorts by text.
+    let unique: BTreeSet<String> = table
         .labels
         .iter()
         .map(|cell| class_name(&cell.text))
         .collect();
+    let mut classes: Vec<String> = unique.into_iter().collect();
     if all_numeric {
         classes.sort_by(|a, b| compare_numbers(a, b));
-    } else {
-        classes.sort();
     }
-    classes.dedup();
     classes
 }
 
