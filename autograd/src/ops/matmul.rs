@@ -57,7 +57,7 @@ fn product<S: Shape, E: Float, D: Storage<S, E>>(
     c
 }
 
-/// [M, K] · [K, N] -> [M, N]
+/// `[M, K] · [K, N] -> [M, N]`
 impl<M, K, N, E, D> MatMul<Tensor<Rank2<K, N>, E, D>> for Tensor<Rank2<M, K>, E, D>
 where
     M: Dim,
@@ -106,7 +106,7 @@ where
     }
 }
 
-/// [M, K] · [K] -> [M]
+/// `[M, K] · [K] -> [M]`
 impl<M, K, E, D> MatMul<Tensor<Rank1<K>, E, D>> for Tensor<Rank2<M, K>, E, D>
 where
     M: Dim,
@@ -151,7 +151,7 @@ where
     }
 }
 
-/// [K] · [K, N] -> [N]
+/// `[K] · [K, N] -> [N]`
 impl<K, N, E, D> MatMul<Tensor<Rank2<K, N>, E, D>> for Tensor<Rank1<K>, E, D>
 where
     K: Dim,
@@ -196,7 +196,7 @@ where
     }
 }
 
-/// [K] · [K] -> [], the dot product, as `torch.matmul` on two vectors.
+/// `[K] · [K] -> []`, the dot product, as `torch.matmul` on two vectors.
 impl<K, E, D> MatMul<Tensor<Rank1<K>, E, D>> for Tensor<Rank1<K>, E, D>
 where
     K: Dim,
@@ -330,7 +330,7 @@ pub trait MatMulT<Rhs> {
     );
 }
 
-/// [M, K] · [N, K]ᵀ -> [M, N]
+/// `[M, K] · [N, K]ᵀ -> [M, N]`
 impl<M, K, N, E, D> MatMulT<Tensor<Rank2<N, K>, E, D>> for Tensor<Rank2<M, K>, E, D>
 where
     M: Dim,
@@ -380,7 +380,7 @@ where
     }
 }
 
-/// [K] · [N, K]ᵀ -> [N]
+/// `[K] · [N, K]ᵀ -> [N]`
 impl<K, N, E, D> MatMulT<Tensor<Rank2<N, K>, E, D>> for Tensor<Rank1<K>, E, D>
 where
     K: Dim,

@@ -24,6 +24,7 @@
 
 mod arith;
 mod axis;
+mod binary;
 mod matmul;
 mod reduce;
 mod shape_ops;
