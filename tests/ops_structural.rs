@@ -705,6 +705,16 @@ fn select_per_row_rejects_wrong_index_count() {
     let _ = one_to_six().select_per_row(&[0, 1, 2]);
 }
 
+// ----------------------------------------------------------- compile errors
+
+/// Shape mistakes that PyTorch reports at run time fail to compile here, with
+/// the message committed beside each case in `tests/ui/structural`.
+#[test]
+fn structural_misuse_does_not_compile() {
+    let cases = trybuild::TestCases::new();
+    cases.compile_fail("tests/ui/structural/*.rs");
+}
+
 // ------------------------------------------------------------ inline device
 
 #[test]
