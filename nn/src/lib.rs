@@ -13,5 +13,7 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+#[cfg(feature = "std")]
+pub mod data;
 pub mod loss;
 pub mod optim;
