@@ -96,6 +96,12 @@ impl Json {
     }
 
     #[track_caller]
+    pub fn as_i32(&self) -> i32 {
+        let x = self.as_i64();
+        i32::try_from(x).unwrap_or_else(|_| panic!("expected an i32, found {x}"))
+    }
+
+    #[track_caller]
     pub fn as_bool(&self) -> bool {
         match self {
             Json::Bool(b) => *b,
