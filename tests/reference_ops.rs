@@ -95,7 +95,7 @@ fn check_elementwise(name: &str, run: impl FnOnce(&Vector, &Json, Vector) -> (Ve
     assert_close(&format!("{name} grad of input 0"), grad.as_slice(), &case.grads[0]);
 }
 
-/// The elements of a reference tensor as a vector, whatever its shape.
+/// Copies a reference tensor into a vector, whatever its shape.
 fn flat(reference: &RefTensor) -> Vector {
     Tensor::from_slice_with_shape(Rank1(Dyn(reference.data.len())), &reference.data).expect("length matches")
 }
