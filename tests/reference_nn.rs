@@ -8,7 +8,7 @@
 
 mod reference;
 
-use autograd::{Dyn, Rank0, Rank1, Rank2, Tensor};
+use autograd::{Dyn, MatMul, Rank0, Rank1, Rank2, Tensor};
 use nn::loss::{
     binary_cross_entropy_with, binary_cross_entropy_with_logits_with_vjp, binary_cross_entropy_with_vjp, cross_entropy_with_vjp,
     huber_loss_with_vjp, l1_loss_with_vjp, mse_loss_with_vjp, nll_loss_with_vjp, smooth_l1_loss_with_vjp,
@@ -205,4 +205,68 @@ fn every_loss_entry_has_a_reduction() {
         let reduction = entry.field("reduction").as_str();
         assert!(name.ends_with(reduction), "{name}: reduction {reduction} is not its suffix");
     }
+}
+
+// --- the saved model ------------------------------------------------------------
+
+/// Reads one F32 tensor of a safetensors file: an 8-byte little-endian
+/// header length, a JSON header of `{name: {dtype, shape, data_offsets}}`,
+/// then the data, with offsets counted from the end of the header.
+#[track_caller]
+fn read_safetensors_f32(bytes: &[u8], name: &str) -> RefTensor {
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header = std::str::from_utf8(&bytes[8..8 + header_len]).expect("the header is UTF-8");
+    let header = Json::parse(header).expect("the header is valid JSON");
+
+    let info = header.field(name);
+    assert_eq!(info.field("dtype").as_str(), "F32", "{name}: dtype");
+    let shape: Vec<usize> = info.field("shape").as_array().iter().map(Json::as_usize).collect();
+    let offsets = info.field("data_offsets").as_array();
+    let (start, end) = (8 + header_len + offsets[0].as_usize(), 8 + header_len + offsets[1].as_usize());
+
+    let data = bytes[start..end]
+        .chunks_exact(4)
+        .map(|chunk| f64::from(f32::from_le_bytes(chunk.try_into().expect("4 bytes"))))
+        .collect();
+    RefTensor { shape, data }
+}
+
+/// The committed safetensors file and the state dict in nn.json hold the
+/// same weights, so a loader test can use either as its expected value.
+#[test]
+fn linear_5_3_file_matches_state_dict() {
+    let model = nn_entry("models", "linear_5_3");
+    assert_eq!(model.field("file").as_str(), "linear_5_3.safetensors", "file name");
+
+    for name in ["0.weight", "0.bias", "2.weight", "2.bias"] {
+        let expected = model.field("state_dict").field(name).as_tensor();
+        let stored = read_safetensors_f32(reference::LINEAR_5_3_SAFETENSORS, name);
+        assert_eq!(stored.shape, expected.shape, "{name}: shape");
+        assert_eq!(stored.data, expected.data, "{name}: values");
+    }
+}
+
+/// `Linear(5, 3)`, ReLU, `Linear(3, 2)` built from the core ops
+/// (`y = x Wᵀ + b`) reproduces torch's float64 output of the saved model.
+#[test]
+fn linear_5_3_forward_matches_torch() {
+    let model = nn_entry("models", "linear_5_3");
+    let weights = model.field("state_dict");
+    let linear = |x: &Matrix, layer: &str| {
+        let weight = matrix(&weights.field(&format!("{layer}.weight")).as_tensor());
+        let bias = weights.field(&format!("{layer}.bias")).as_tensor();
+        let mut y = x.matmul(&weight.t());
+        for row in y.as_mut_slice().chunks_mut(bias.data.len()) {
+            for (value, b) in row.iter_mut().zip(&bias.data) {
+                *value += b;
+            }
+        }
+        y
+    };
+
+    let input = matrix(&model.field("input").as_tensor());
+    let hidden = linear(&input, "0").relu();
+    let output = linear(&hidden, "2");
+
+    assert_close("linear_5_3 output", output.as_slice(), &model.field("output_float64").as_tensor());
 }
