@@ -13,7 +13,7 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
-pub mod loss;
-
 #[cfg(feature = "std")]
 pub mod data;
+pub mod loss;
+pub mod optim;
