@@ -4,15 +4,21 @@
 //! `tests/reference/generate_nn.py` writes with torch. Each loss is checked
 //! under the three reductions (mean, sum, none): the forward value, and the
 //! gradient of the input for the stored cotangent (1 for a scalar loss),
-//! within a relative tolerance of 1e-10 (see `reference::RTOL`).
+//! within a relative tolerance of 1e-10 (see `reference::RTOL`). Optimizers
+//! replay torch's five-step traces on a 5-element parameter vector with the
+//! stored gradients, and schedulers their twelve epochs of learning rates.
 
 mod reference;
 
-use autograd::{Dyn, MatMul, Rank0, Rank1, Rank2, Tensor};
+use autograd::{Dyn, MatMul, Param, Rank0, Rank1, Rank2, Tensor};
 use nn::loss::{
     binary_cross_entropy_with, binary_cross_entropy_with_logits_with_vjp, binary_cross_entropy_with_vjp, cross_entropy_with_vjp,
     huber_loss_with_vjp, l1_loss_with_vjp, mse_loss_with_vjp, nll_loss_with_vjp, smooth_l1_loss_with_vjp,
     ClassIndices, Mean, NoReduction, Sum,
+};
+use nn::optim::{
+    Adagrad, AdagradConfig, Adam, AdamConfig, AdamW, AdamWConfig, CosineAnnealingLr, ExponentialLr, LrScheduler,
+    Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig, StepLr,
 };
 use reference::{assert_close, nn_entry, Json, RefTensor};
 
@@ -269,4 +275,224 @@ fn linear_5_3_forward_matches_torch() {
     let output = linear(&hidden, "2");
 
     assert_close("linear_5_3 output", output.as_slice(), &model.field("output_float64").as_tensor());
+}
+
+// --- optimizers -----------------------------------------------------------------
+
+type Weights = Param<Tensor<Rank1<Dyn>, f64>>;
+
+/// Reads a hyperparameter stored as a number (torch writes integers such as
+/// `momentum: 0` without a fraction).
+#[track_caller]
+fn hyperparameter(entry: &Json, key: &str) -> f64 {
+    entry.field("config").field(key).as_f64()
+}
+
+#[track_caller]
+fn flag(entry: &Json, key: &str) -> bool {
+    entry.field("config").field(key).as_bool()
+}
+
+#[track_caller]
+fn betas(entry: &Json) -> (f64, f64) {
+    let betas = entry.field("config").field("betas").as_f64_vec();
+    (betas[0], betas[1])
+}
+
+/// Runs the five steps of a trace with the stored gradients and compares
+/// the parameters after each step.
+#[track_caller]
+fn check_trace<O: Optimizer<Model = Weights>>(entry: &Json, build: impl FnOnce(&Weights) -> O) {
+    let name = entry.field("name").as_str();
+    assert!(!flag(entry, "maximize"), "{name}: maximize is not supported");
+    let initial = entry.field("initial").as_f64_vec();
+    let mut weights: Weights = Param::new(vector(&initial));
+    let mut optimizer = build(&weights);
+
+    let grads = entry.field("grads").as_array();
+    let params = entry.field("params").as_array();
+    assert_eq!(grads.len(), params.len(), "{name}: one parameter vector per gradient");
+    for (step, (grad, expected)) in grads.iter().zip(params).enumerate() {
+        optimizer.step(&mut weights, vector(&grad.as_f64_vec()));
+        let expected = RefTensor { shape: vec![initial.len()], data: expected.as_f64_vec() };
+        assert_close(&format!("{name} parameters after step {}", step + 1), weights.as_slice(), &expected);
+    }
+}
+
+fn vector(data: &[f64]) -> Vector {
+    Tensor::from_slice_with_shape(Rank1(Dyn(data.len())), data).expect("length matches")
+}
+
+#[test]
+fn sgd_traces_match_torch() {
+    for name in [
+        "sgd",
+        "sgd_momentum",
+        "sgd_momentum_dampening",
+        "sgd_nesterov",
+        "sgd_weight_decay",
+        "sgd_momentum_weight_decay",
+    ] {
+        let entry = nn_entry("optimizers", name);
+        let config = SgdConfig {
+            lr: hyperparameter(entry, "lr"),
+            momentum: hyperparameter(entry, "momentum"),
+            dampening: hyperparameter(entry, "dampening"),
+            nesterov: flag(entry, "nesterov"),
+            weight_decay: hyperparameter(entry, "weight_decay"),
+        };
+        check_trace(entry, |weights| Sgd::new(weights, config));
+    }
+}
+
+#[test]
+fn adam_traces_match_torch() {
+    for name in ["adam", "adam_amsgrad", "adam_weight_decay"] {
+        let entry = nn_entry("optimizers", name);
+        assert!(!flag(entry, "decoupled_weight_decay"), "{name}: Adam's decay is L2");
+        let config = AdamConfig {
+            lr: hyperparameter(entry, "lr"),
+            betas: betas(entry),
+            eps: hyperparameter(entry, "eps"),
+            weight_decay: hyperparameter(entry, "weight_decay"),
+            amsgrad: flag(entry, "amsgrad"),
+        };
+        check_trace(entry, |weights| Adam::new(weights, config));
+    }
+}
+
+#[test]
+fn adamw_traces_match_torch() {
+    for name in ["adamw", "adamw_amsgrad"] {
+        let entry = nn_entry("optimizers", name);
+        assert!(flag(entry, "decoupled_weight_decay"), "{name}: AdamW's decay is decoupled");
+        let config = AdamWConfig {
+            lr: hyperparameter(entry, "lr"),
+            betas: betas(entry),
+            eps: hyperparameter(entry, "eps"),
+            weight_decay: hyperparameter(entry, "weight_decay"),
+            amsgrad: flag(entry, "amsgrad"),
+        };
+        check_trace(entry, |weights| AdamW::new(weights, config));
+    }
+}
+
+#[test]
+fn rmsprop_traces_match_torch() {
+    for name in ["rmsprop", "rmsprop_momentum", "rmsprop_centered", "rmsprop_weight_decay"] {
+        let entry = nn_entry("optimizers", name);
+        let config = RmsPropConfig {
+            lr: hyperparameter(entry, "lr"),
+            alpha: hyperparameter(entry, "alpha"),
+            eps: hyperparameter(entry, "eps"),
+            weight_decay: hyperparameter(entry, "weight_decay"),
+            momentum: hyperparameter(entry, "momentum"),
+            centered: flag(entry, "centered"),
+        };
+        check_trace(entry, |weights| RmsProp::new(weights, config));
+    }
+}
+
+#[test]
+fn adagrad_traces_match_torch() {
+    for name in ["adagrad", "adagrad_lr_decay"] {
+        let entry = nn_entry("optimizers", name);
+        let config = AdagradConfig {
+            lr: hyperparameter(entry, "lr"),
+            lr_decay: hyperparameter(entry, "lr_decay"),
+            weight_decay: hyperparameter(entry, "weight_decay"),
+            initial_accumulator_value: hyperparameter(entry, "initial_accumulator_value"),
+            eps: hyperparameter(entry, "eps"),
+        };
+        check_trace(entry, |weights| Adagrad::new(weights, config));
+    }
+}
+
+/// The Rust defaults equal torch's for every hyperparameter the default
+/// traces did not set (they set only `lr`).
+#[test]
+fn optimizer_defaults_match_torch() {
+    let adam = nn_entry("optimizers", "adam");
+    let defaults = AdamConfig::default();
+    assert_eq!(defaults.betas, betas(adam), "Adam betas");
+    assert_eq!(defaults.eps, hyperparameter(adam, "eps"), "Adam eps");
+    assert_eq!(defaults.weight_decay, hyperparameter(adam, "weight_decay"), "Adam weight_decay");
+    assert_eq!(defaults.amsgrad, flag(adam, "amsgrad"), "Adam amsgrad");
+
+    let adamw = nn_entry("optimizers", "adamw");
+    let defaults = AdamWConfig::default();
+    assert_eq!(defaults.betas, betas(adamw), "AdamW betas");
+    assert_eq!(defaults.eps, hyperparameter(adamw, "eps"), "AdamW eps");
+    assert_eq!(defaults.weight_decay, hyperparameter(adamw, "weight_decay"), "AdamW weight_decay");
+
+    let rmsprop = nn_entry("optimizers", "rmsprop");
+    let defaults = RmsPropConfig::default();
+    assert_eq!(defaults.lr, hyperparameter(rmsprop, "lr"), "RMSprop lr");
+    assert_eq!(defaults.alpha, hyperparameter(rmsprop, "alpha"), "RMSprop alpha");
+    assert_eq!(defaults.eps, hyperparameter(rmsprop, "eps"), "RMSprop eps");
+    assert_eq!(defaults.momentum, hyperparameter(rmsprop, "momentum"), "RMSprop momentum");
+    assert_eq!(defaults.centered, flag(rmsprop, "centered"), "RMSprop centered");
+
+    let adagrad = nn_entry("optimizers", "adagrad");
+    let defaults = AdagradConfig::default();
+    assert_eq!(defaults.lr, hyperparameter(adagrad, "lr"), "Adagrad lr");
+    assert_eq!(defaults.lr_decay, hyperparameter(adagrad, "lr_decay"), "Adagrad lr_decay");
+    assert_eq!(defaults.eps, hyperparameter(adagrad, "eps"), "Adagrad eps");
+    assert_eq!(
+        defaults.initial_accumulator_value,
+        hyperparameter(adagrad, "initial_accumulator_value"),
+        "Adagrad initial_accumulator_value"
+    );
+
+    let sgd = nn_entry("optimizers", "sgd");
+    let defaults = SgdConfig::default();
+    assert_eq!(defaults.momentum, hyperparameter(sgd, "momentum"), "SGD momentum");
+    assert_eq!(defaults.dampening, hyperparameter(sgd, "dampening"), "SGD dampening");
+    assert_eq!(defaults.nesterov, flag(sgd, "nesterov"), "SGD nesterov");
+}
+
+// --- learning-rate schedules ----------------------------------------------------
+
+/// Runs a schedule for the stored number of epochs on an SGD optimizer and
+/// compares the learning rate of every epoch, as the scheduler reports it
+/// and as the optimizer stores it.
+#[track_caller]
+fn check_schedule<S: LrScheduler>(name: &str, build: impl FnOnce(&Sgd<Weights>, &Json) -> S) {
+    let entry = nn_entry("schedules", name);
+    let weights: Weights = Param::new(vector(&[0.0]));
+    let config = SgdConfig { lr: entry.field("base_lr").as_f64(), ..SgdConfig::default() };
+    let mut optimizer = Sgd::new(&weights, config);
+    let mut scheduler = build(&optimizer, entry.field("config"));
+
+    let expected = entry.field("lrs").as_f64_vec();
+    let mut from_scheduler = Vec::new();
+    let mut from_optimizer = Vec::new();
+    for _ in 0..expected.len() {
+        from_scheduler.push(scheduler.last_lr());
+        from_optimizer.push(optimizer.lr());
+        scheduler.step(&mut optimizer);
+    }
+
+    let expected = RefTensor { shape: vec![expected.len()], data: expected };
+    assert_close(&format!("{name} last_lr"), &from_scheduler, &expected);
+    assert_close(&format!("{name} optimizer lr"), &from_optimizer, &expected);
+}
+
+#[test]
+fn step_lr_matches_torch() {
+    check_schedule("step_lr", |optimizer, config| {
+        StepLr::new(optimizer, config.field("step_size").as_usize() as u64, config.field("gamma").as_f64())
+    });
+}
+
+#[test]
+fn exponential_lr_matches_torch() {
+    check_schedule("exponential_lr", |optimizer, config| ExponentialLr::new(optimizer, config.field("gamma").as_f64()));
+}
+
+#[test]
+fn cosine_annealing_lr_matches_torch() {
+    check_schedule("cosine_annealing_lr", |optimizer, config| {
+        CosineAnnealingLr::new(optimizer, config.field("T_max").as_usize() as u64, config.field("eta_min").as_f64())
+    });
 }
