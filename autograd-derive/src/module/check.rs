@@ -86,7 +86,7 @@ fn find_plain_tensor(ty: &Type) -> Option<&Type> {
     }
 }
 
-fn is_param(ty: &Type) -> bool {
+pub fn is_param(ty: &Type) -> bool {
     match ty {
         Type::Path(path) => path
             .path

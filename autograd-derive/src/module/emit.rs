@@ -132,21 +132,31 @@ impl<'c, 'a> Context<'c, 'a> {
     }
 }
 
-/// The module field whose `Elem` is the struct's: the first one whose type
-/// mentions no generic parameter, or else the first one.
+/// The module field whose `Elem` is the struct's: the first `Param` whose
+/// type mentions no generic parameter, else the first such field, else the
+/// first module field.
 ///
 /// A concrete type is preferred because rustc rewrites `<Concrete as
 /// Module>::Elem` to `f32` but does not rewrite `<M as Module>::Elem` to
 /// `f32` from a where clause, so `Wrapper<M> { inner: M, scale:
-/// Param<Tensor<Rank0>> }` compiles only with `scale` as the source.
+/// Param<Tensor<Rank0>> }` compiles only with `scale` as the source. A
+/// `Param` is preferred so that a field that is not a module (a `String`)
+/// is reported once, as not a module, and not again through the element
+/// type it would set.
 fn elem_source<'c, 'a>(container: &'c Container<'a>) -> Option<&'c Field<'a>> {
     let params = param_names(container.generics);
-    let concrete = container.module_fields().find(|field| {
+    let is_concrete = |field: &&Field<'a>| {
         let mut names = Names::default();
         names.visit_type(field.ty);
         names.0.is_disjoint(&params)
-    });
-    concrete.or_else(|| container.module_fields().next())
+    };
+    let mut fields = container.module_fields();
+    fields
+        .clone()
+        .filter(is_concrete)
+        .find(|field| super::check::is_param(field.ty))
+        .or_else(|| fields.clone().find(is_concrete))
+        .or_else(|| fields.next())
 }
 
 /// `FieldTy: Module` for the field that sets the element type and
