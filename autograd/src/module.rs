@@ -234,7 +234,10 @@ pub trait Module: Differentiable<Grad = Self::Grads> {
 /// `nn::activation::ReLU<f32>` becomes `ReLU`.
 fn short_type_name(full: &str) -> &str {
     let without_generics = full.split('<').next().unwrap_or(full);
-    without_generics.rsplit("::").next().unwrap_or(without_generics)
+    without_generics
+        .rsplit("::")
+        .next()
+        .unwrap_or(without_generics)
 }
 
 /// Writes a container module's repr in PyTorch's layout, as
@@ -397,7 +400,12 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Module for Param<Tensor<S, E, D>> {
 /// Print `param.value()` to see the elements.
 impl<S: Shape, E: Float, D: Storage<S, E>> fmt::Display for Param<Tensor<S, E, D>> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Parameter(shape={:?}, dtype={})", self.0.dims().as_ref(), E::DTYPE)
+        write!(
+            f,
+            "Parameter(shape={:?}, dtype={})",
+            self.0.dims().as_ref(),
+            E::DTYPE
+        )
     }
 }
 

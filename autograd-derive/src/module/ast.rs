@@ -105,6 +105,8 @@ impl<'a> Container<'a> {
 
     /// The fields that are modules, the ones generated code walks.
     pub fn module_fields(&self) -> impl Iterator<Item = &Field<'a>> + Clone {
-        self.fields.iter().filter(|field| field.role == Role::Module)
+        self.fields
+            .iter()
+            .filter(|field| field.role == Role::Module)
     }
 }

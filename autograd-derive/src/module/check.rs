@@ -49,7 +49,11 @@ fn check_no_plain_tensor(name: &str, ty: &Type, errors: &mut Errors) {
     let Some(tensor) = find_plain_tensor(ty) else {
         return;
     };
-    let verb = if std::ptr::eq(tensor, ty) { "is" } else { "holds" };
+    let verb = if std::ptr::eq(tensor, ty) {
+        "is"
+    } else {
+        "holds"
+    };
     errors.push(syn::Error::new_spanned(
         tensor,
         format!(
@@ -66,7 +70,9 @@ fn find_plain_tensor(ty: &Type) -> Option<&Type> {
             if last.ident == "Tensor" {
                 return Some(ty);
             }
-            let is_container = ["Vec", "Option", "Box"].iter().any(|name| last.ident == name);
+            let is_container = ["Vec", "Option", "Box"]
+                .iter()
+                .any(|name| last.ident == name);
             let PathArguments::AngleBracketed(args) = &last.arguments else {
                 return None;
             };
@@ -118,6 +124,8 @@ fn check_not_param(field: &super::ast::Field<'_>, errors: &mut Errors) {
              to keep it constant"
         ),
     };
-    let span = field.role_span.unwrap_or_else(|| syn::spanned::Spanned::span(field.ty));
+    let span = field
+        .role_span
+        .unwrap_or_else(|| syn::spanned::Spanned::span(field.ty));
     errors.push(syn::Error::new(span, message));
 }

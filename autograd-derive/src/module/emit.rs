@@ -363,7 +363,11 @@ fn emit_grads_leaves(cx: &Context<'_, '_>) -> TokenStream {
     let (impl_generics, _, where_clause) = generics.split_for_impl();
     let (_, ty_generics, _) = cx.container.generics.split_for_impl();
 
-    let members: Vec<_> = cx.container.module_fields().map(|field| &field.member).collect();
+    let members: Vec<_> = cx
+        .container
+        .module_fields()
+        .map(|field| &field.member)
+        .collect();
 
     quote! {
         impl #impl_generics ::autograd::Leaves<#elem> for #grads_ident #ty_generics #where_clause {
