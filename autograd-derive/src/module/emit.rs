@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{GenericParam, Generics, Ident, Type, WherePredicate};
@@ -163,20 +163,23 @@ fn elem_source<'c, 'a>(container: &'c Container<'a>) -> Option<&'c Field<'a>> {
 /// `FieldTy: Module<Elem = <SourceTy as Module>::Elem>` for the others, each
 /// spanned at the field's type: every parameter of a module has one element
 /// type.
+///
+/// A field of the same type as the source gets no bound of its own:
+/// `T: Module<Elem = <T as Module>::Elem>` sends rustc into an overflow.
 fn module_bounds(container: &Container<'_>, first_ty: &Type) -> Vec<WherePredicate> {
-    container
-        .module_fields()
-        .map(|field| {
-            let ty = field.ty;
-            if std::ptr::eq(ty, first_ty) {
-                syn::parse_quote_spanned!(ty.span()=> #ty: ::autograd::Module)
-            } else {
-                syn::parse_quote_spanned!(ty.span()=>
-                    #ty: ::autograd::Module<Elem = <#first_ty as ::autograd::Module>::Elem>
-                )
-            }
-        })
-        .collect()
+    let source = first_ty.to_token_stream().to_string();
+    let mut bounds =
+        vec![syn::parse_quote_spanned!(first_ty.span()=> #first_ty: ::autograd::Module)];
+    for field in container.module_fields() {
+        let ty = field.ty;
+        if ty.to_token_stream().to_string() == source {
+            continue;
+        }
+        bounds.push(syn::parse_quote_spanned!(ty.span()=>
+            #ty: ::autograd::Module<Elem = <#first_ty as ::autograd::Module>::Elem>
+        ));
+    }
+    bounds
 }
 
 /// The generic parameters that no module field's type mentions. The check is
