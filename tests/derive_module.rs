@@ -475,3 +475,11 @@ fn field_names_do_not_clash_with_generated_code() {
     let grads = model.zero_grad();
     assert_eq!(grads.r#type.dims(), [2]);
 }
+
+#[test]
+#[should_panic(expected = "an Option module is Some but its gradient is None")]
+fn lockstep_rejects_grads_without_the_option_layer() {
+    let mut model = net(0, true);
+    let grads = net(0, false).zero_grad();
+    model.lockstep(&grads, [], &mut |_, _, []| {});
+}

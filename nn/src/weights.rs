@@ -170,7 +170,8 @@ pub fn load_safetensors_bytes<M: Module>(model: &mut M, bytes: &[u8]) -> Result<
 pub struct WeightsError {
     /// The file read or written.
     pub path: PathBuf,
-    /// What is wrong, one entry per tensor or file-level problem.
+    /// The problems found: one per tensor entry, or one for the whole file
+    /// when it cannot be parsed.
     pub problems: Vec<Problem>,
 }
 
@@ -204,7 +205,7 @@ impl std::error::Error for WeightsError {
 pub enum Problem {
     /// The file could not be read or written.
     Io(io::Error),
-    /// The file ends before the header or the data it announces.
+    /// The file ends before the header whose length its first 8 bytes give.
     Truncated {
         /// The bytes the header length and offsets require.
         needed: u64,
@@ -247,11 +248,13 @@ pub enum Problem {
         shape: Vec<usize>,
         dtype: String,
     },
+    /// A tensor's shape differs from the parameter's.
     WrongShape {
         name: String,
         expected: Vec<usize>,
         found: Vec<usize>,
     },
+    /// A tensor's dtype differs from the model's element type.
     WrongDtype {
         name: String,
         expected: &'static str,
@@ -279,7 +282,7 @@ impl fmt::Display for Problem {
             } => write!(
                 f,
                 "tensor `{name}`: data_offsets [{start}, {end}] are outside the {data_len} data \
-                 bytes"
+                 bytes (a truncated file or a wrong offset)"
             ),
             Problem::WrongByteLength {
                 name,
