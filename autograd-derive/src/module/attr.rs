@@ -12,7 +12,7 @@ use syn::{Attribute, Meta};
 
 use super::Errors;
 
-/// What a field is to the module.
+/// A field's role in the module.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// A `Param` or a layer: walked, with a gradient.

@@ -46,10 +46,10 @@ pub fn emit(container: &Container<'_>) -> TokenStream {
     }
 }
 
-/// What every emitting function needs: the container, the gradient struct's
-/// name, the generics with the bounds that make the fields modules, and the
-/// generic parameters no module field uses (they go in a marker field of the
-/// gradient struct, which would not compile otherwise).
+/// The input of every emitting function: the container, the gradient
+/// struct's name and the generics with the bounds that make the fields
+/// modules. It also lists the generic parameters that no module field uses,
+/// because the gradient struct needs a marker field to use them.
 struct Context<'c, 'a> {
     container: &'c Container<'a>,
     grads_ident: Ident,
@@ -86,7 +86,7 @@ impl<'c, 'a> Context<'c, 'a> {
         self.container.style == Style::Tuple
     }
 
-    /// The fields the gradient struct has: module fields and, in a tuple
+    /// Iterates over the gradient struct's fields: module fields and, in a tuple
     /// struct, a `()` in place of each other field so that `grads.2` is the
     /// gradient of `model.2`.
     fn grads_fields(&self) -> impl Iterator<Item = &'c Field<'a>> + '_ {
@@ -132,7 +132,7 @@ impl<'c, 'a> Context<'c, 'a> {
     }
 }
 
-/// The module field whose `Elem` is the struct's: the first `Param` whose
+/// Picks the module field whose `Elem` is the struct's: the first `Param` whose
 /// type mentions no generic parameter, else the first such field, else the
 /// first module field.
 ///
@@ -182,7 +182,7 @@ fn module_bounds(container: &Container<'_>, first_ty: &Type) -> Vec<WherePredica
     bounds
 }
 
-/// The generic parameters that no module field's type mentions. The check is
+/// Returns the generic parameters that no module field's type mentions. The check is
 /// by name, so it can only over-count uses, never miss one.
 fn unused_params(container: &Container<'_>) -> Vec<GenericParam> {
     let mut names = Names::default();
@@ -225,7 +225,7 @@ fn param_names(generics: &Generics) -> HashSet<String> {
     generics.params.iter().map(param_name).collect()
 }
 
-/// The type of a field of the gradient struct: the field's
+/// Returns the type of a field of the gradient struct: the field's
 /// `Module::Grads`, or `()` for a skipped position of a tuple struct.
 fn grads_type(field: &Field<'_>) -> TokenStream {
     let ty = field.ty;
@@ -513,11 +513,11 @@ fn emit_module(cx: &Context<'_, '_>) -> TokenStream {
     }
 }
 
-/// `StaticModule` holds exactly when every module field is static. The
-/// bounds are written `for<'__m> FieldTy: StaticModule`: a bound without
-/// generic parameters that does not hold (a `Vec` field) is an error in a
-/// plain where clause, while the higher-ranked form just leaves the impl
-/// unusable, which is what a model with a `Vec` needs.
+/// Implements `StaticModule` so that it applies exactly when every module
+/// field is static. The bounds are written `for<'__m> FieldTy:
+/// StaticModule`, because a false bound without generic parameters (a `Vec`
+/// field) is an error in a plain where clause. The higher-ranked form only
+/// leaves the impl unusable, which is what a model with a `Vec` needs.
 fn emit_static_module(cx: &Context<'_, '_>) -> TokenStream {
     let ident = cx.container.ident;
     let mut generics = cx.bounded.clone();
