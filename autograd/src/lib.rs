@@ -24,6 +24,7 @@ pub mod grad;
 pub mod gradcheck;
 pub mod module;
 pub mod ops;
+pub mod pullbacks;
 pub mod rng;
 pub mod shape;
 pub mod tensor;
@@ -40,6 +41,10 @@ pub use grad::{accumulate_into, grad_or_zero, Accumulate, Differentiable, Leaves
 pub use gradcheck::{gradcheck, gradcheck_function, GradcheckError, GradcheckOptions};
 pub use module::{Module, Param, ParamName, StaticModule};
 pub use ops::{AddVjp, DivVjp, MatMul, MulVjp, NegVjp, SubVjp};
+pub use pullbacks::{no_grad, Branch, Need, Pullbacks, Skip};
+#[doc(hidden)]
+pub use pullbacks::__private;
+pub use autograd_derive::differentiable;
 pub use rng::Rng;
 pub use shape::{ConstShape, Dim, Dyn, InlineShape, Rank0, Rank1, Rank2, Rank3, Rank4, Shape};
 pub use tensor::{ArrayData, ShapeError, Tensor};
