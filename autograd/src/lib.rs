@@ -23,6 +23,7 @@ pub mod grad;
 #[cfg(feature = "alloc")]
 pub mod gradcheck;
 pub mod module;
+mod module_impls;
 pub mod ops;
 pub mod pullbacks;
 pub mod rng;
@@ -39,12 +40,12 @@ pub use function::Function;
 pub use grad::{accumulate_into, grad_or_zero, Accumulate, Differentiable, Leaves, NoGrad};
 #[cfg(feature = "alloc")]
 pub use gradcheck::{gradcheck, gradcheck_function, GradcheckError, GradcheckOptions};
-pub use module::{Module, Param, ParamName, StaticModule};
-pub use ops::{AddVjp, DivVjp, MatMul, MulVjp, NegVjp, SubVjp};
-pub use pullbacks::{no_grad, Branch, Need, Pullbacks, Skip};
+pub use autograd_derive::{differentiable, Module};
+pub use module::{Module, ModuleRepr, Param, ParamName, StaticModule};
+pub use ops::{AddVjp, DivVjp, MatMul, MatMulT, MulVjp, NegVjp, ReduceAxis, ReshapeTo, SubVjp};
 #[doc(hidden)]
 pub use pullbacks::__private;
-pub use autograd_derive::differentiable;
+pub use pullbacks::{no_grad, Branch, Need, Pullbacks, Skip};
 pub use rng::Rng;
 pub use shape::{ConstShape, Dim, Dyn, InlineShape, Rank0, Rank1, Rank2, Rank3, Rank4, Shape};
 pub use tensor::{ArrayData, ShapeError, Tensor};

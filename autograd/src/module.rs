@@ -176,6 +176,9 @@ impl fmt::Debug for ParamName<'_> {
     note = "add `#[derive(Module)]` to the struct, wrap a trainable tensor in `Param`, \
             or mark a field that is not a module with `#[module(skip)]`"
 )]
+// The visitor types spell out what a visit passes (name, dims, elements);
+// an alias would hide it.
+#[allow(clippy::type_complexity)]
 pub trait Module: Differentiable<Grad = Self::Grads> {
     /// The element type of every parameter.
     type Elem: Float;
@@ -211,6 +214,110 @@ pub trait Module: Differentiable<Grad = Self::Grads> {
         states: [&mut Self::Grads; K],
         f: &mut impl FnMut(&mut [Self::Elem], &[Self::Elem], [&mut [Self::Elem]; K]),
     );
+
+    /// Writes the module as PyTorch's `repr` does: a layer on one line
+    /// (`Linear(in_features=5, out_features=1, bias=True)`), a container as
+    /// its name and one `(name): child` line per child, indented two spaces
+    /// per level (see [`ModuleRepr`]).
+    ///
+    /// The default writes the type's name without its path and generic
+    /// arguments, followed by `()`, which is PyTorch's form for a layer
+    /// without settings (`ReLU()`). Layers with a `Display` override this
+    /// with `fmt::Display::fmt(self, f)`.
+    fn fmt_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(short_type_name(core::any::type_name::<Self>()))?;
+        f.write_str("()")
+    }
+}
+
+/// Strips the module path and the generic arguments from a type name:
+/// `nn::activation::ReLU<f32>` becomes `ReLU`.
+fn short_type_name(full: &str) -> &str {
+    let without_generics = full.split('<').next().unwrap_or(full);
+    without_generics.rsplit("::").next().unwrap_or(without_generics)
+}
+
+/// Writes a container module's repr in PyTorch's layout, as
+/// [`fmt::Formatter::debug_struct`] does for `Debug`:
+///
+/// ```text
+/// Net(
+///   (l1): Linear(in_features=5, out_features=3, bias=True)
+///   (blocks): ModuleList(
+///     (0): Linear(in_features=3, out_features=3, bias=True)
+///   )
+/// )
+/// ```
+///
+/// A container without children prints as `Net()`. `#[derive(Module)]`
+/// writes its `fmt_repr` with this builder.
+pub struct ModuleRepr<'a, 'b> {
+    f: &'a mut fmt::Formatter<'b>,
+    has_children: bool,
+    result: fmt::Result,
+}
+
+impl<'a, 'b> ModuleRepr<'a, 'b> {
+    /// Starts the repr of a container named `name` (`Sequential`, `Net`).
+    pub fn new(f: &'a mut fmt::Formatter<'b>, name: &str) -> Self {
+        let result = f.write_str(name).and_then(|()| f.write_str("("));
+        ModuleRepr {
+            f,
+            has_children: false,
+            result,
+        }
+    }
+
+    /// Writes one `(key): child` line, with the child's own lines indented
+    /// two more spaces.
+    pub fn child<M: Module + ?Sized>(&mut self, key: &dyn fmt::Display, child: &M) -> &mut Self {
+        self.result = self.result.and_then(|()| {
+            self.has_children = true;
+            write!(self.f, "\n  ({key}): ")?;
+            let mut indented = Indented { inner: self.f };
+            fmt::Write::write_fmt(&mut indented, format_args!("{}", Repr(child)))
+        });
+        self
+    }
+
+    /// Closes the parenthesis, on its own line when there were children.
+    pub fn finish(&mut self) -> fmt::Result {
+        self.result?;
+        if self.has_children {
+            self.f.write_str("\n")?;
+        }
+        self.f.write_str(")")
+    }
+}
+
+/// Adapts [`Module::fmt_repr`] to `Display`, so a repr can go through
+/// `write!` and the indenting writer.
+struct Repr<'a, M: ?Sized>(&'a M);
+
+impl<M: Module + ?Sized> fmt::Display for Repr<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt_repr(f)
+    }
+}
+
+/// A writer that indents every line after the first by two spaces, as
+/// PyTorch's `_addindent` does for a child's repr.
+struct Indented<'a, 'b> {
+    inner: &'a mut fmt::Formatter<'b>,
+}
+
+impl fmt::Write for Indented<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut lines = s.split('\n');
+        if let Some(first) = lines.next() {
+            self.inner.write_str(first)?;
+        }
+        for line in lines {
+            self.inner.write_str("\n  ")?;
+            self.inner.write_str(line)?;
+        }
+        Ok(())
+    }
 }
 
 /// A module whose parameter count is fixed by its type (no `Vec` inside),
@@ -278,6 +385,19 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Module for Param<Tensor<S, E, D>> {
             grads.as_slice(),
             states.map(|s| s.as_mut_slice()),
         )
+    }
+
+    fn fmt_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Prints the parameter's shape and element type, not its elements, which
+/// is what a module's repr shows: `Parameter(shape=[3, 5], dtype=float32)`.
+/// Print `param.value()` to see the elements.
+impl<S: Shape, E: Float, D: Storage<S, E>> fmt::Display for Param<Tensor<S, E, D>> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Parameter(shape={:?}, dtype={})", self.0.dims().as_ref(), E::DTYPE)
     }
 }
 

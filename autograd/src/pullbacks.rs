@@ -125,4 +125,10 @@ pub fn no_grad<T>(value: T) -> T {
 pub mod __private {
     #[cfg(feature = "alloc")]
     pub use alloc::vec::Vec;
+
+    /// The traits whose `_vjp` methods generated code calls with method
+    /// syntax; a generated body imports them all with `use traits::*`.
+    pub mod traits {
+        pub use crate::{MatMul as _, MatMulT as _};
+    }
 }

@@ -248,7 +248,7 @@ impl Emitter<'_> {
                 impl ::core::ops::FnOnce(<#output as ::autograd::Differentiable>::Grad) -> (#(#grad_types,)*),
             ) #where_clause {
                 #[allow(unused_imports)]
-                use ::autograd::MatMul as _;
+                use ::autograd::__private::traits::*;
 
                 #saves
                 #forward
