@@ -118,6 +118,23 @@ fn if_and_match_pass_gradcheck_in_every_arm() {
 }
 
 #[differentiable]
+fn early_return(x: &Vector, w: &Vector, skip: bool) -> Vector {
+    let y = x * w;
+    if skip {
+        return y;
+    }
+    let z = y.exp();
+    return z * x;
+}
+
+#[test]
+fn early_return_passes_gradcheck_on_both_paths() {
+    for skip in [true, false] {
+        check_pair!(early_return, early_return_vjp, pair(14), skip);
+    }
+}
+
+#[differentiable]
 fn recurrence(x: &Vector, w: &Vector, steps: usize) -> Vector {
     let mut h = x.clone();
     for _ in 0..steps {

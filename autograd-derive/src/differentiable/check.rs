@@ -1,7 +1,7 @@
 //! Rejects the syntax that the transformation does not differentiate, each
 //! with an error at the construct that says what to write instead.
 
-use syn::spanned::Spanned;
+use quote::ToTokens;
 use syn::visit::Visit;
 
 /// Collects an error for every unsupported construct in `block`.
@@ -15,8 +15,8 @@ struct Rejecter<'a> {
 }
 
 impl Rejecter<'_> {
-    fn reject(&mut self, node: &impl Spanned, message: &str) {
-        self.errors.push(syn::Error::new(node.span(), message));
+    fn reject(&mut self, node: &impl ToTokens, message: &str) {
+        self.errors.push(syn::Error::new_spanned(node, message));
     }
 }
 

@@ -40,9 +40,12 @@ use signature::{Arg, Options};
 
 /// Expands `#[differentiable(attr)] item`.
 pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let options = Options::parse(attr)?;
     let mut function: syn::ItemFn = syn::parse2(item)?;
     let mut errors = Vec::new();
+    let options = Options::parse(attr).unwrap_or_else(|error| {
+        errors.push(error);
+        Options::default()
+    });
     let args = signature::read_args(&mut function.sig, &options, &mut errors);
     check_signature(&function.sig, &mut errors);
     check::reject_unsupported(&function.block, &mut errors);

@@ -20,6 +20,10 @@ use super::ir::*;
 /// constant even on a differentiated tensor.
 const SHAPE_QUERIES: &[&str] = &["dims", "shape", "numel", "len", "is_empty", "size"];
 
+const EARLY_RETURN: &str = "this `return` is not supported: `#[differentiable]` accepts an early \
+     `return` only at the end of an `if` (without `else`) at the top level of the function body; \
+     bind the value to a variable and return it at the end of the function";
+
 pub struct Lowerer {
     pub vars: Vec<Var>,
     pub errors: Vec<syn::Error>,
@@ -149,8 +153,8 @@ impl Lowerer {
         expr.to_token_stream()
     }
 
-    fn error(&mut self, node: &impl Spanned, message: impl std::fmt::Display) -> Operand {
-        self.errors.push(syn::Error::new(node.span(), message));
+    fn error(&mut self, node: &impl ToTokens, message: impl std::fmt::Display) -> Operand {
+        self.errors.push(syn::Error::new_spanned(node, message));
         Operand {
             var: None,
             tokens: quote!(()),
@@ -162,6 +166,16 @@ impl Lowerer {
 
     /// Lowers a block in a new scope.
     pub fn lower_block(&mut self, block: &syn::Block) -> Block {
+        let restructured;
+        let block = if self.scopes.len() == 1 {
+            restructured = syn::Block {
+                brace_token: block.brace_token,
+                stmts: restructure_returns(&block.stmts),
+            };
+            &restructured
+        } else {
+            block
+        };
         self.scopes.push(Vec::new());
         let mut out = Block::default();
         let count = block.stmts.len();
@@ -175,12 +189,7 @@ impl Lowerer {
                         if last && self.scopes.len() == 2 {
                             out.result = ret.expr.as_ref().map(|e| self.lower_expr(e, &mut out.stmts, None));
                         } else {
-                            self.error(
-                                &ret.return_token,
-                                "an early `return` is not supported in a `#[differentiable]` \
-                                 function; write the rest of the function in the `else` branch \
-                                 of an `if`, so that the function ends with one value",
-                            );
+                            self.error(&ret.return_token, EARLY_RETURN);
                         }
                         continue;
                     }
@@ -398,11 +407,7 @@ impl Lowerer {
                 "building a struct from differentiated values is not supported in a \
                  `#[differentiable]` function; return a tuple",
             ),
-            Expr::Return(ret) => self.error(
-                &ret.return_token,
-                "an early `return` is not supported in a `#[differentiable]` function; write the \
-                 rest of the function in the `else` branch of an `if`",
-            ),
+            Expr::Return(ret) => self.error(&ret.return_token, EARLY_RETURN),
             other => self.error(other, "this expression is not supported in a `#[differentiable]` function"),
         }
     }
@@ -833,6 +838,55 @@ impl Lowerer {
             return unit;
         }
     }
+}
+
+/// Rewrites early returns of the function body into branches, so that
+/// the body ends with one value: `if c { a; return x; } rest` becomes
+/// `if c { a; x } else { rest }`, and a final `return x;` becomes `x`.
+fn restructure_returns(stmts: &[syn::Stmt]) -> Vec<syn::Stmt> {
+    let mut out = Vec::new();
+    for (i, stmt) in stmts.iter().enumerate() {
+        let last = i + 1 == stmts.len();
+        if let syn::Stmt::Expr(Expr::Return(ret), _) = stmt {
+            if last {
+                let value: Expr = match &ret.expr {
+                    Some(e) => (**e).clone(),
+                    None => syn::parse_quote!(()),
+                };
+                out.push(syn::Stmt::Expr(value, None));
+                continue;
+            }
+        }
+        if let syn::Stmt::Expr(Expr::If(if_expr), _) = stmt {
+            if !last && if_expr.else_branch.is_none() {
+                if let Some(then_stmts) = strip_trailing_return(&if_expr.then_branch.stmts) {
+                    let rest = restructure_returns(&stmts[i + 1..]);
+                    let mut rewritten = if_expr.clone();
+                    rewritten.then_branch.stmts = then_stmts;
+                    let else_block = syn::Block { brace_token: Default::default(), stmts: rest };
+                    rewritten.else_branch = Some((Default::default(), Box::new(syn::parse_quote!(#else_block))));
+                    out.push(syn::Stmt::Expr(Expr::If(rewritten), None));
+                    return out;
+                }
+            }
+        }
+        out.push(stmt.clone());
+    }
+    out
+}
+
+/// The statements of a block that ends with `return x;`, with `x` as its
+/// value instead.
+fn strip_trailing_return(stmts: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
+    let (last, init) = stmts.split_last()?;
+    let syn::Stmt::Expr(Expr::Return(ret), _) = last else { return None };
+    let value: Expr = match &ret.expr {
+        Some(e) => (**e).clone(),
+        None => syn::parse_quote!(()),
+    };
+    let mut stmts = init.to_vec();
+    stmts.push(syn::Stmt::Expr(value, None));
+    Some(stmts)
 }
 
 fn strip_parens(expr: &Expr) -> &Expr {
