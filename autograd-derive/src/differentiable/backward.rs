@@ -46,7 +46,7 @@ impl Emitter<'_> {
         for var in &slots {
             if declared.insert(*var) {
                 let slot = self.slot(*var);
-                tokens.extend(quote!(let mut #slot = ::core::option::Option::None;));
+                tokens.extend(quote!(let mut #slot = None;));
             }
         }
         for stmt in block.stmts.iter().rev() {
@@ -78,7 +78,7 @@ impl Emitter<'_> {
                 let slot = self.slot(*var);
                 let (pattern, accumulate) = self.partials(elems);
                 quote! {
-                    if let ::core::option::Option::Some((#(#pattern,)*)) = #slot {
+                    if let Some((#(#pattern,)*)) = #slot {
                         #accumulate
                     }
                 }
@@ -110,7 +110,7 @@ impl Emitter<'_> {
                 let cotangents: Vec<TokenStream> = outputs
                     .iter()
                     .filter(|v| self.vars[**v].active)
-                    .map(|v| if slots.contains(v) { self.slot(*v).into_token_stream() } else { quote!(::core::option::Option::None) })
+                    .map(|v| if slots.contains(v) { self.slot(*v).into_token_stream() } else { quote!(None) })
                     .collect();
                 let count = arms.len();
                 let match_arms = (0..count).map(|k| {
@@ -137,7 +137,7 @@ impl Emitter<'_> {
                     if slots.contains(&c.after) {
                         self.slot(c.after).into_token_stream()
                     } else {
-                        quote!(::core::option::Option::None)
+                        quote!(None)
                     }
                 });
                 let carried_partials: Vec<Ident> = active.iter().map(|c| format_ident!("d_{}", self.name(c.start))).collect();
@@ -175,7 +175,7 @@ impl Emitter<'_> {
             let target_slot = self.slot(target);
             let partial = format_ident!("d_{}", self.name(target));
             return quote! {
-                if let ::core::option::Option::Some(grad) = #slot {
+                if let Some(grad) = #slot {
                     let #partial = #pullback(grad);
                     ::autograd::accumulate_into(&mut #target_slot, #partial);
                 }
@@ -190,7 +190,7 @@ impl Emitter<'_> {
         });
         let (pattern, accumulate) = self.partials(&call.operands);
         quote! {
-            if let ::core::option::Option::Some(grad) = #slot {
+            if let Some(grad) = #slot {
                 let (#(#pattern,)*) = ::autograd::Pullbacks::pull(#pullback, grad, (#(#mask,)*));
                 #accumulate
             }
@@ -233,7 +233,7 @@ impl Emitter<'_> {
             }
             let param = format_ident!("grad_{}", self.name(*output));
             seeds.push(Seed { var: arm.outputs[k].var, cotangent: quote!(#param) });
-            params.push(quote!(#param: ::core::option::Option<_>));
+            params.push(quote!(#param: Option<_>));
         }
         let body = self.backward_block(&arm.block, &seeds, inputs);
         let results = inputs.iter().map(|v| self.slot(*v));
@@ -261,7 +261,7 @@ impl Emitter<'_> {
         let block = self.backward_block(body, &seeds, &keep);
         let results = keep.iter().map(|v| self.slot(*v));
         quote! {
-            move |#(#params: ::core::option::Option<_>),*| {
+            move |#(#params: Option<_>),*| {
                 #block
                 (#(#results,)*)
             }

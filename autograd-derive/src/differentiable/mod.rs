@@ -108,8 +108,13 @@ fn reserve_names(function: &syn::ItemFn, lowerer: &mut Lowerer) {
         bound: Vec<String>,
     }
     impl<'ast> Visit<'ast> for Idents {
-        fn visit_ident(&mut self, ident: &'ast Ident) {
-            self.read.push(ident.to_string());
+        // Only paths share the namespace of local variables; method and
+        // field names do not.
+        fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
+            if let Some(first) = path.path.segments.first() {
+                self.read.push(first.ident.to_string());
+            }
+            syn::visit::visit_expr_path(self, path);
         }
         fn visit_pat_ident(&mut self, pat: &'ast syn::PatIdent) {
             self.bound.push(pat.ident.to_string());
@@ -123,7 +128,7 @@ fn reserve_names(function: &syn::ItemFn, lowerer: &mut Lowerer) {
             lowerer.reserve(&name);
         }
     }
-    for name in ["pullback", "grad", "grad_output", "value", "self_zero_grad"] {
+    for name in ["pullback", "grad", "cotangent", "value", "self_zero_grad"] {
         lowerer.reserve(name);
     }
 }
@@ -209,7 +214,7 @@ impl Emitter<'_> {
             let mutability = (!fields.is_empty()).then(|| quote!(mut));
             if name == "self" {
                 saves.extend(quote!(let self_zero_grad = ::autograd::Differentiable::zero_grad(#by_ref);));
-                finals.extend(quote!(let #mutability #slot = ::core::option::Option::unwrap_or(#slot, self_zero_grad);));
+                finals.extend(quote!(let #mutability #slot = Option::unwrap_or(#slot, self_zero_grad);));
             } else {
                 let saved = format_ident!("{}_saved", name);
                 let ty = &arg.value_type;
@@ -218,7 +223,7 @@ impl Emitter<'_> {
             }
             for (path, field_slot) in fields {
                 finals.extend(quote! {
-                    if let ::core::option::Option::Some(grad) = #field_slot {
+                    if let Some(grad) = #field_slot {
                         ::autograd::Accumulate::accumulate(&mut #slot #(.#path)*, grad);
                     }
                 });
@@ -233,7 +238,7 @@ impl Emitter<'_> {
             }
         }
         let result = block.result.clone().unwrap_or(ir::Operand { var: None, tokens: quote!(()), is_ref: false });
-        let seeds = [Seed { var: result.var, cotangent: quote!(::core::option::Option::Some(grad_output)) }];
+        let seeds = [Seed { var: result.var, cotangent: quote!(Some(cotangent)) }];
         let forward = self.forward_block(block);
         let backward = self.backward_block(block, &seeds, &keep);
         let value = &result.tokens;
@@ -256,7 +261,7 @@ impl Emitter<'_> {
                 #saves
                 #forward
 
-                let pullback = move |grad_output: <#output as ::autograd::Differentiable>::Grad| {
+                let pullback = move |cotangent: <#output as ::autograd::Differentiable>::Grad| {
                     #backward
                     #finals
                     (#(#results,)*)

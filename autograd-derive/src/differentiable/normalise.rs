@@ -193,8 +193,12 @@ impl Lowerer {
                         }
                         continue;
                     }
-                    let operand = self.lower_expr(expr, &mut out.stmts, None);
-                    if last && semi.is_none() {
+                    let is_result = last && semi.is_none();
+                    // The function's value is named `output` unless it has a name.
+                    let output = Ident::new("output", expr.span());
+                    let hint = (is_result && self.scopes.len() == 2).then_some(&output);
+                    let operand = self.lower_expr(expr, &mut out.stmts, hint);
+                    if is_result {
                         out.result = Some(operand);
                     }
                 }
