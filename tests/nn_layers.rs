@@ -172,6 +172,7 @@ fn layer_reprs_match_pytorch() {
     assert_eq!(Sigmoid::<f32>::new().to_string(), "Sigmoid()");
     assert_eq!(Tanh::<f32>::new().to_string(), "Tanh()");
     assert_eq!(Gelu::<f32>::new().to_string(), "GELU(approximate='none')");
+    assert_eq!(Gelu::<f32>::tanh().to_string(), "GELU(approximate='tanh')");
     assert_eq!(Silu::<f32>::new().to_string(), "SiLU()");
     assert_eq!(Softmax::<f32>::new().to_string(), "Softmax(dim=-1)");
     assert_eq!(LogSoftmax::<f32>::new().to_string(), "LogSoftmax(dim=-1)");
@@ -218,6 +219,7 @@ fn activations_gradcheck() {
     gradcheck_layer(&Sigmoid::<f64>::new(), &x);
     gradcheck_layer(&Tanh::<f64>::new(), &x);
     gradcheck_layer(&Gelu::<f64>::new(), &x);
+    gradcheck_layer(&Gelu::<f64>::tanh(), &x);
     gradcheck_layer(&Silu::<f64>::new(), &x);
     let logits: Tensor<Rank2<U2, U4>, f64> = Tensor::randn(&mut Rng::seed_from_u64(6));
     gradcheck_layer(&Softmax::<f64>::new(), &logits);
@@ -247,6 +249,8 @@ fn activation_values_at_known_points() {
     let gelu = Gelu::<f64>::new().forward(&x);
     assert!(close(gelu.get([0]), 0.0));
     assert!(close(gelu.get([1]), 0.8413447460685429));
+    // The tanh form at 1: 0.5 (1 + tanh(sqrt(2/π) · 1.044715)) = 0.8411919906082768.
+    assert!(close(Gelu::<f64>::tanh().forward(&x).get([1]), 0.8411919906082768));
     // SiLU(1) = σ(1) = 0.7310585786300049.
     assert!(close(Silu::<f64>::new().forward(&x).get([1]), 0.7310585786300049));
 }
@@ -258,6 +262,7 @@ fn saturated_activations_have_finite_gradients() {
         ("sigmoid", Sigmoid::<f64>::new().forward_vjp(&x).1 .1(Tensor::ones())),
         ("tanh", Tanh::<f64>::new().forward_vjp(&x).1 .1(Tensor::ones())),
         ("gelu", Gelu::<f64>::new().forward_vjp(&x).1 .1(Tensor::ones())),
+        ("gelu tanh", Gelu::<f64>::tanh().forward_vjp(&x).1 .1(Tensor::ones())),
         ("silu", Silu::<f64>::new().forward_vjp(&x).1 .1(Tensor::ones())),
     ] {
         assert!(grad.all_finite(), "{name}: {grad}");

@@ -1,6 +1,7 @@
 //! Activation layers: elementwise functions and the softmax family, none
 //! with parameters.
 
+use core::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI};
 use core::fmt;
 use core::marker::PhantomData;
 
@@ -139,13 +140,6 @@ activation_struct!(
     "Tanh()"
 );
 
-activation_struct!(
-    /// The exact Gaussian error linear unit `x Φ(x)`, with `Φ` the standard
-    /// normal distribution function, as PyTorch's `nn.GELU()`
-    /// (`approximate='none'`).
-    Gelu,
-    "GELU(approximate='none')"
-);
 
 activation_struct!(
     /// The sigmoid linear unit `x · sigmoid(x)`, as PyTorch's `nn.SiLU`.
@@ -185,12 +179,6 @@ impl<E: Float> Tanh<E> {
     }
 }
 
-impl<E: Float> Gelu<E> {
-    fn constant(&self) -> E {
-        E::ZERO
-    }
-}
-
 impl<E: Float> Silu<E> {
     fn constant(&self) -> E {
         E::ZERO
@@ -203,13 +191,108 @@ impl_elementwise_forward!(Sigmoid, |x, y, _c| f = sigmoid(x), df = y * (E::ONE -
 
 impl_elementwise_forward!(Tanh, |x, y, _c| f = x.tanh(), df = E::ONE - y * y);
 
-// y = x Φ(x) with Φ(x) = (1 + erf(x / √2)) / 2; dy/dx = Φ(x) + x φ(x), with
-// φ(x) = e^(-x²/2) / √(2π).
+/// The Gaussian error linear unit `x Φ(x)`, with `Φ` the standard normal
+/// distribution function, as PyTorch's `nn.GELU`.
+///
+/// [`Gelu::new`] is exact (`approximate='none'`, PyTorch's default) and
+/// [`Gelu::tanh`] uses PyTorch's `approximate='tanh'` form
+/// `0.5 x (1 + tanh(sqrt(2/π) (x + 0.044715 x³)))`.
+pub struct Gelu<E = f32> {
+    tanh: bool,
+    marker: PhantomData<fn() -> E>,
+}
+
+impl<E> Gelu<E> {
+    /// The exact GELU.
+    pub const fn new() -> Self {
+        Gelu {
+            tanh: false,
+            marker: PhantomData,
+        }
+    }
+
+    /// The tanh approximation of the GELU.
+    pub const fn tanh() -> Self {
+        Gelu {
+            tanh: true,
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<E: Float> Gelu<E> {
+    /// 1 for the tanh approximation, 0 for the exact form.
+    fn constant(&self) -> E {
+        if self.tanh {
+            E::ONE
+        } else {
+            E::ZERO
+        }
+    }
+}
+
+impl<E> Default for Gelu<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E> Clone for Gelu<E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E> Copy for Gelu<E> {}
+
+impl<E> fmt::Debug for Gelu<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gelu").field("tanh", &self.tanh).finish()
+    }
+}
+
+impl<E> fmt::Display for Gelu<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let approximate = if self.tanh { "tanh" } else { "none" };
+        write!(f, "GELU(approximate='{approximate}')")
+    }
+}
+
+impl_parameterless_module!(Gelu);
+
+/// `x Φ(x)` with `Φ(x) = (1 + erf(x / √2)) / 2`.
+fn gelu_exact<E: Float>(x: E) -> E {
+    x * E::from_f64(0.5) * (E::ONE + (x * E::from_f64(FRAC_1_SQRT_2)).erf())
+}
+
+/// `Φ(x) + x φ(x)`, with `φ(x) = e^(-x²/2) / √(2π)`.
+fn gelu_exact_grad<E: Float>(x: E) -> E {
+    let phi = (-(x * x) * E::from_f64(0.5)).exp() * E::from_f64(0.5 * FRAC_2_SQRT_PI * FRAC_1_SQRT_2);
+    E::from_f64(0.5) * (E::ONE + (x * E::from_f64(FRAC_1_SQRT_2)).erf()) + x * phi
+}
+
+/// `sqrt(2/π)` and the cubic coefficient of the tanh approximation.
+const GELU_TANH_SCALE: f64 = FRAC_2_SQRT_PI * FRAC_1_SQRT_2;
+const GELU_TANH_CUBIC: f64 = 0.044715;
+
+/// `0.5 x (1 + tanh(u))` with `u = sqrt(2/π) (x + 0.044715 x³)`.
+fn gelu_tanh<E: Float>(x: E) -> E {
+    let u = E::from_f64(GELU_TANH_SCALE) * (x + E::from_f64(GELU_TANH_CUBIC) * x * x * x);
+    E::from_f64(0.5) * x * (E::ONE + u.tanh())
+}
+
+/// `0.5 (1 + t) + 0.5 x (1 - t²) du/dx`, with `t = tanh(u)`.
+fn gelu_tanh_grad<E: Float>(x: E) -> E {
+    let (k, a) = (E::from_f64(GELU_TANH_SCALE), E::from_f64(GELU_TANH_CUBIC));
+    let t = (k * (x + a * x * x * x)).tanh();
+    let du = k * (E::ONE + E::from_f64(3.0) * a * x * x);
+    E::from_f64(0.5) * (E::ONE + t) + E::from_f64(0.5) * x * (E::ONE - t * t) * du
+}
+
 impl_elementwise_forward!(
     Gelu,
-    |x, y, _c| f = x * E::from_f64(0.5) * (E::ONE + (x * E::from_f64(core::f64::consts::FRAC_1_SQRT_2)).erf()),
-    df = E::from_f64(0.5) * (E::ONE + (x * E::from_f64(core::f64::consts::FRAC_1_SQRT_2)).erf())
-        + x * (-(x * x) * E::from_f64(0.5)).exp() * E::from_f64(0.5 * core::f64::consts::FRAC_2_SQRT_PI * core::f64::consts::FRAC_1_SQRT_2)
+    |x, y, tanh| f = if tanh == E::ZERO { gelu_exact(x) } else { gelu_tanh(x) },
+    df = if tanh == E::ZERO { gelu_exact_grad(x) } else { gelu_tanh_grad(x) }
 );
 
 // d(x σ(x))/dx = σ(x) (1 + x (1 - σ(x))).

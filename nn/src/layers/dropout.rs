@@ -19,15 +19,15 @@ use super::Forward;
 /// training step shows where its randomness comes from.
 ///
 /// NOTE: a tuple of layers runs `Forward`, so a `Dropout` inside a tuple is
-/// the identity; call `forward_train` between the tuple's parts to train
-/// with it.
+/// the identity. To train with it, call `forward_train` between the tuple's
+/// parts.
 pub struct Dropout<E = f32> {
     p: f64,
     marker: PhantomData<fn() -> E>,
 }
 
 impl<E> Dropout<E> {
-    /// A dropout layer that zeroes elements with probability `p`.
+    /// Builds a dropout layer that zeroes elements with probability `p`.
     ///
     /// # Panics
     /// If `p` is outside `[0, 1]`, as PyTorch raises.
@@ -50,8 +50,8 @@ impl<E> Dropout<E> {
 }
 
 impl<E: Float> Dropout<E> {
-    /// The mask: 0 where an element is dropped, `1 / (1 - p)` elsewhere
-    /// (all zeros when `p = 1`).
+    /// Draws the mask: 0 where an element is dropped, `1 / (1 - p)`
+    /// elsewhere (all zeros when `p = 1`).
     fn mask<S: Shape, D: Storage<S, E>>(&self, shape: S, rng: &mut Rng) -> Tensor<S, E, D> {
         let scale = if self.p < 1.0 { E::from_f64(1.0 / (1.0 - self.p)) } else { E::ZERO };
         Tensor::from_fn_with_shape(shape, |_| if rng.next_f64() < self.p { E::ZERO } else { scale })

@@ -12,9 +12,10 @@
 //! | [`Dropout`] | `nn.Dropout` |
 //! | a tuple `(A, B, C)` | `nn.Sequential(A, B, C)` |
 //!
-//! Layers without parameters are generic over the element type `E` only so
-//! that they can implement [`Module`](autograd::Module) with that element
-//! type (their gradient type is `()`); `Relu` is `Relu<f32>`.
+//! Layers without parameters have the gradient type `()`. They are generic
+//! over the element type `E` only because [`Module`](autograd::Module) names
+//! an element type, which must match the other layers of a tuple. `E`
+//! defaults to `f32`, so `Relu` is `Relu<f32>`.
 
 /// Implements `Differentiable`, `Module` (with `Grads = ()`), `Leaves` and
 /// `StaticModule` for a layer without parameters, generic over its element
