@@ -14,11 +14,12 @@ use crate::Float;
 
 /// The matrix product `self · rhs`, with its VJP form.
 #[diagnostic::on_unimplemented(
-    message = "cannot matrix-multiply `{Self}` by `{Rhs}`",
-    label = "the inner dimensions of this product do not match",
+    message = "cannot matrix-multiply these tensors: their inner dimensions, element types or devices differ",
+    label = "this operand does not fit the left one",
     note = "`matmul` multiplies [M, K] by [K, N], [M, K] by [K] or [K] by [K, N]: \
             the last axis of the left operand must be the first axis of the right one; \
-            transpose an operand with `.t()` if it is stored the other way round"
+            transpose an operand with `.t()` if it is stored the other way round, and \
+            convert element types with `.cast::<f32>()` (there is no implicit promotion)"
 )]
 pub trait MatMul<Rhs> {
     type Output;
@@ -280,8 +281,8 @@ impl<M: Dim, E: Float, D: Storage<Rank1<M>, E>> Tensor<Rank1<M>, E, D> {
 /// The transpose is never copied: the kernel reads `rhs` with swapped
 /// strides.
 #[diagnostic::on_unimplemented(
-    message = "cannot multiply `{Self}` by the transpose of `{Rhs}`",
-    label = "the last axes of the two operands do not match",
+    message = "cannot multiply these tensors by `matmul_t`: their last axes, element types or devices differ",
+    label = "this operand does not fit the left one",
     note = "`matmul_t` multiplies [M, K] by [N, K]ᵀ or [K] by [N, K]ᵀ: \
             both operands must end in the same axis K"
 )]
