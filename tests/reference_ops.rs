@@ -356,6 +356,8 @@ axis_reduction_tests! {
     mean_axis_1_matches_torch: "mean_dim1", mean_axis_vjp, 1;
     logsumexp_axis_1_matches_torch: "logsumexp_dim1", logsumexp_axis_vjp, 1;
     logsumexp_axis_1_large_matches_torch: "logsumexp_dim1_large", logsumexp_axis_vjp, 1;
+    max_axis_0_matches_torch: "max_dim0", max_axis_vjp, 0;
+    max_axis_1_matches_torch: "max_dim1", max_axis_vjp, 1;
 }
 
 // --- softmax --------------------------------------------------------------------
