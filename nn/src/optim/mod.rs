@@ -61,6 +61,17 @@ pub trait Optimizer {
     fn set_lr(&mut self, lr: f64);
 }
 
+/// Panics when the model has no parameters, as PyTorch raises
+/// `ValueError: optimizer got an empty parameter list`.
+#[track_caller]
+fn check_has_params<M: Module>(model: &M, optimizer: &str) {
+    assert!(
+        model.num_params() > 0,
+        "{optimizer}: the model has no parameters to optimize; wrap the trainable tensors \
+         in `Param` and include their layers in the model"
+    );
+}
+
 /// Panics with the hyperparameter's name when `ok` is false, as PyTorch's
 /// optimizers raise `ValueError` for invalid hyperparameters.
 #[track_caller]
