@@ -19,6 +19,16 @@
 //! pile up the way they do in PyTorch when `zero_grad()` is forgotten, and the
 //! gradients of another model type do not compile.
 //!
+//! ```compile_fail
+//! use autograd::{Param, Tensor, Rank1, typenum::{U2, U3}};
+//! use nn::optim::{Optimizer, Sgd, SgdConfig};
+//!
+//! let mut model: Param<Tensor<Rank1<U2>>> = Param::new(Tensor::zeros());
+//! let mut sgd = Sgd::new(&model, SgdConfig::default());
+//! let grads_of_another_model: Tensor<Rank1<U3>> = Tensor::zeros();
+//! sgd.step(&mut model, grads_of_another_model); // expected `Rank1<U2>`, found `Rank1<U3>`
+//! ```
+//!
 //! Hyperparameters are `f64`, as Python floats are in PyTorch, and are
 //! converted to the parameters' element type at each step.
 //!
