@@ -104,6 +104,31 @@ use autograd::{Differentiable, Module};
 ///
 /// Pullbacks are `Clone` so that a tuple can hand the input pullback of a
 /// later layer to both of its own pullbacks.
+///
+/// NOTE: when both pullbacks of a tuple are called, the input pullbacks of
+/// its later layers run twice, once for each.
+///
+/// One training step of a two-layer network:
+///
+/// ```
+/// use autograd::{Rng, Tensor, Rank2, typenum::{U4, U8, U1}};
+/// use nn::layers::{Forward, Linear, Relu};
+/// use nn::loss::mse_loss_vjp;
+/// use nn::optim::{Optimizer, Sgd, SgdConfig};
+///
+/// let mut rng = Rng::seed_from_u64(0);
+/// let mut model: (Linear<U4, U8>, Relu, Linear<U8, U1>) =
+///     (Linear::new(&mut rng), Relu::new(), Linear::new(&mut rng));
+/// let mut sgd = Sgd::new(&model, SgdConfig { lr: 0.1, ..SgdConfig::default() });
+///
+/// let x: Tensor<Rank2<U4, U4>> = Tensor::randn(&mut rng);
+/// let target: Tensor<Rank2<U4, U1>> = Tensor::zeros();
+/// let (y, (pullback_model, _)) = model.forward_vjp(&x);
+/// let (loss, (pullback_y, _)) = mse_loss_vjp(&y, &target);
+/// let grads = pullback_model(pullback_y(Tensor::scalar(1.0)));
+/// sgd.step(&mut model, grads);
+/// # assert!(loss.item() >= 0.0);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no forward pass for an input of type `{X}`",
     label = "this layer cannot take that input",
