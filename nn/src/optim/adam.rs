@@ -64,7 +64,7 @@ impl Default for AdamWConfig {
     }
 }
 
-/// How the weight decay enters the update.
+/// The form of weight decay: a gradient term or a parameter shrink.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum WeightDecay {
     /// Added to the gradient (Adam).

@@ -15,9 +15,9 @@
 //! buffers, moment estimates) in values of the model's gradient type
 //! `M::Grads`, allocated once when the optimizer is built.
 //! [`Optimizer::step`] takes the gradients by value, so a step consumes them
-//! and the next step needs fresh ones: the gradients of earlier steps cannot
-//! pile up the way they do in PyTorch when `zero_grad()` is forgotten, and the
-//! gradients of another model type do not compile.
+//! and the next step needs fresh ones. The gradients of earlier steps cannot
+//! pile up the way they do in PyTorch when `zero_grad()` is forgotten, and
+//! the gradients of another model type do not compile.
 //!
 //! ```compile_fail
 //! use autograd::{Param, Tensor, Rank1, typenum::{U2, U3}};
