@@ -470,3 +470,56 @@ fn derived_model_trains_with_sgd() {
     let last = loss_of(&net);
     assert!(last < 0.5 * first, "loss went from {first} to {last}");
 }
+
+type DropoutMlp = (Linear<U4, U3, f64>, Relu<f64>, Dropout<f64>, Linear<U3, U2, f64>);
+
+fn dropout_mlp(p: f64) -> DropoutMlp {
+    let mut rng = Rng::seed_from_u64(21);
+    (Linear::new(&mut rng), Relu::new(), Dropout::new(p), Linear::new(&mut rng))
+}
+
+#[test]
+fn tuple_forward_train_applies_dropout_only_in_training() {
+    let x: Tensor<Rank2<U2, U4>, f64> = Tensor::randn(&mut Rng::seed_from_u64(22));
+    let model = dropout_mlp(0.5);
+    let eval = model.forward(&x);
+    let without_dropout = model.3.forward(&model.1.forward(&model.0.forward(&x)));
+    assert_eq!(eval, without_dropout);
+
+    let train = model.forward_train(&x, &mut Rng::seed_from_u64(23));
+    let mut rng = Rng::seed_from_u64(23);
+    let hidden = model.1.forward(&model.0.forward(&x));
+    let manual = model.3.forward(&model.2.forward_train(&hidden, &mut rng));
+    assert_eq!(train, manual);
+    assert_ne!(train, eval);
+
+    let (y, _) = model.forward_train_vjp(&x, &mut Rng::seed_from_u64(23));
+    assert_eq!(y, manual);
+}
+
+#[test]
+fn tuple_forward_train_gradcheck() {
+    let x: Tensor<Rank2<U2, U4>, f64> = Tensor::randn(&mut Rng::seed_from_u64(24));
+    // Each call draws the same mask from a fresh generator with the same seed.
+    gradcheck(
+        |m: &DropoutMlp| m.forward_train(&x, &mut Rng::seed_from_u64(25)),
+        |m: &DropoutMlp| {
+            let (y, (pullback_params, ..)) = m.forward_train_vjp(&x, &mut Rng::seed_from_u64(25));
+            (y, pullback_params)
+        },
+        &dropout_mlp(0.3),
+        options(),
+    )
+    .unwrap();
+    let model = dropout_mlp(0.3);
+    gradcheck(
+        |x: &Tensor<Rank2<U2, U4>, f64>| model.forward_train(x, &mut Rng::seed_from_u64(25)),
+        |x: &Tensor<Rank2<U2, U4>, f64>| {
+            let (y, (_, pullback_input, _)) = model.forward_train_vjp(x, &mut Rng::seed_from_u64(25));
+            (y, pullback_input)
+        },
+        &x,
+        options(),
+    )
+    .unwrap();
+}
