@@ -212,7 +212,7 @@ fn add_bias<S: Shape, E: Float, D: Storage<S, E>>(y: &mut Tensor<S, E, D>, bias:
     }
 }
 
-/// The column sums of `grad` (`[rows, out]`), the bias gradient.
+/// Sums the columns of `grad` (`[rows, out]`) into the bias gradient.
 fn bias_grad<O: Dim, E: Float, D: Storage<Rank1<O>, E>>(out: O, grad: &[E]) -> Tensor<Rank1<O>, E, D> {
     let mut sum = Tensor::zeros_with_shape(Rank1(out));
     let acc = sum.as_mut_slice();

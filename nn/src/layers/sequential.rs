@@ -5,11 +5,12 @@ use autograd::{Module, NoGrad, Rng};
 
 use super::{Forward, ForwardTrain};
 
-/// Implements `Forward` and `ForwardTrain` for one tuple arity. `first` is item 0 and `rest`
-/// the items after it in order; `reversed` lists `rest` in reverse order,
-/// because the pullbacks run from the last layer back to the first. Each
-/// item names its type, the type whose output it takes, its index, and the
-/// names of its pullbacks and gradient.
+/// Implements `Forward` and `ForwardTrain` for one tuple arity.
+///
+/// `first` is item 0 and `rest` lists the items after it in order.
+/// `reversed` lists `rest` backwards, because the pullbacks run from the last
+/// layer to the first. Each item names its type, the type whose output it
+/// takes, its index, and the names of its pullbacks and gradient.
 macro_rules! impl_forward_tuple {
     (
         first: $T0:ident $p0:ident $q0:ident $g0:ident;
