@@ -46,11 +46,53 @@ impl<E> Dropout<E> {
 }
 
 impl<E: Float> Dropout<E> {
-    /// Draws the mask: 0 where an element is dropped, `1 / (1 - p)`
-    /// elsewhere (all zeros when `p = 1`).
-    fn mask<S: Shape, D: Storage<S, E>>(&self, shape: S, rng: &mut Rng) -> Tensor<S, E, D> {
+    /// Draws a mask for an input of shape `shape`: 0 where an element is
+    /// dropped, `1 / (1 - p)` elsewhere (all zeros when `p = 1`).
+    ///
+    /// With [`forward_masked`](Self::forward_masked) this splits training
+    /// into drawing and applying, for code that cannot pass a `&mut Rng`
+    /// down to the layer, such as a `#[differentiable]` function, which takes
+    /// the mask as an argument instead.
+    pub fn draw_mask<S: Shape, D: Storage<S, E>>(&self, shape: S, rng: &mut Rng) -> Tensor<S, E, D> {
         let scale = if self.p < 1.0 { E::from_f64(1.0 / (1.0 - self.p)) } else { E::ZERO };
         Tensor::from_fn_with_shape(shape, |_| if rng.next_f64() < self.p { E::ZERO } else { scale })
+    }
+
+    /// Applies a mask from [`draw_mask`](Self::draw_mask): `x ⊙ mask`.
+    ///
+    /// # Shapes
+    /// `x` and `mask` have the same shape, which the output keeps.
+    #[track_caller]
+    pub fn forward_masked<S: Shape, D: Storage<S, E>>(
+        &self,
+        x: &Tensor<S, E, D>,
+        mask: &Tensor<S, E, D>,
+    ) -> Tensor<S, E, D> {
+        x.zip_map(mask, |x, m| x * m)
+    }
+
+    /// The VJP form of [`forward_masked`](Self::forward_masked): slot 0 is
+    /// the layer's (empty) gradient, slot 1 `dy ⊙ mask` for `x` and slot 2
+    /// `dy ⊙ x` for the mask.
+    #[allow(clippy::type_complexity)]
+    #[track_caller]
+    pub fn forward_masked_vjp<S: Shape, D: Storage<S, E>>(
+        &self,
+        x: &Tensor<S, E, D>,
+        mask: &Tensor<S, E, D>,
+    ) -> (
+        Tensor<S, E, D>,
+        (
+            impl FnOnce(Tensor<S, E, D>) + Clone + use<S, D, E>,
+            impl FnOnce(Tensor<S, E, D>) -> Tensor<S, E, D> + Clone + use<S, D, E>,
+            impl FnOnce(Tensor<S, E, D>) -> Tensor<S, E, D> + Clone + use<S, D, E>,
+        ),
+    ) {
+        let y = self.forward_masked(x, mask);
+        let (saved_x, saved_mask) = (x.clone(), mask.clone());
+        let pullback_x = move |grad: Tensor<S, E, D>| grad.zip_map(&saved_mask, |g, m| g * m);
+        let pullback_mask = move |grad: Tensor<S, E, D>| grad.zip_map(&saved_x, |g, x| g * x);
+        (y, (|_: Tensor<S, E, D>| (), pullback_x, pullback_mask))
     }
 }
 
@@ -114,7 +156,7 @@ impl<S: Shape, E: Float, D: Storage<S, E>> ForwardTrain<Tensor<S, E, D>> for Dro
     /// # Shapes
     /// Any shape; the output has the input's shape.
     fn forward_train(&self, x: &Tensor<S, E, D>, rng: &mut Rng) -> Tensor<S, E, D> {
-        let mask = self.mask(x.shape(), rng);
+        let mask = self.draw_mask(x.shape(), rng);
         x.zip_map(&mask, |x, m| x * m)
     }
 
@@ -132,7 +174,7 @@ impl<S: Shape, E: Float, D: Storage<S, E>> ForwardTrain<Tensor<S, E, D>> for Dro
             NoGrad,
         ),
     ) {
-        let mask = self.mask(x.shape(), rng);
+        let mask = self.draw_mask(x.shape(), rng);
         let y = x.zip_map(&mask, |x, m| x * m);
         let pullback = move |grad: Tensor<S, E, D>| grad.zip_map(&mask, |g, m| g * m);
         (y, (|_: Tensor<S, E, D>| (), pullback, NoGrad))
