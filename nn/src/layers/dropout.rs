@@ -16,7 +16,10 @@ use super::{Forward, ForwardTrain};
 /// take the `&mut Rng` that draws the mask, and [`Forward::forward`] is the
 /// identity (PyTorch's `model.eval()`). So inference cannot drop elements by
 /// accident, and a training step shows where its randomness comes from. A
-/// tuple of layers passes the generator on to its `Dropout` items.
+/// tuple of layers passes the generator on to its `Dropout` items. Code that
+/// cannot take a `&mut Rng`, such as a `#[differentiable]` function, draws
+/// the mask with [`draw_mask`](Self::draw_mask) and applies it with
+/// [`forward_masked`](Self::forward_masked).
 pub struct Dropout<E = f32> {
     p: f64,
     marker: PhantomData<fn() -> E>,
