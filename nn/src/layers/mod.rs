@@ -13,7 +13,7 @@
 //! | a tuple `(A, B, C)` | `nn.Sequential(A, B, C)` |
 //!
 //! Layers without parameters have the gradient type `()`. They are generic
-//! over the element type `E` only because [`Module`](autograd::Module) names
+//! over the element type `E` only because [`Module`] names
 //! an element type, which must match the other layers of a tuple. `E`
 //! defaults to `f32`, so `Relu` is `Relu<f32>`.
 
