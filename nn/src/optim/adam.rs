@@ -186,6 +186,7 @@ impl<M: Module> Adam<M> {
         }
     }
 
+    /// The hyperparameters, with the learning rate a scheduler last set.
     pub fn config(&self) -> &AdamConfig {
         &self.moments.config
     }

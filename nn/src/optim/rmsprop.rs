@@ -81,6 +81,7 @@ impl<M: Module> RmsProp<M> {
         }
     }
 
+    /// The hyperparameters, with the learning rate a scheduler last set.
     pub fn config(&self) -> &RmsPropConfig {
         &self.config
     }

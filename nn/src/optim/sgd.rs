@@ -80,6 +80,7 @@ impl<M: Module> Sgd<M> {
         }
     }
 
+    /// The hyperparameters, with the learning rate a scheduler last set.
     pub fn config(&self) -> &SgdConfig {
         &self.config
     }
