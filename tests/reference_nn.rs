@@ -148,13 +148,10 @@ fn bce_clamped_logarithm_matches_torch() {
     }
 }
 
-// NOTE: where p(1 - p) is below the clamp (p = 0 or 1 against the other
-// label), torch 2.15 divides by 1e-12 rounded to f32 (9.99999996e-13) even in
-// float64, and `binary_cross_entropy_with_vjp` by the f64 1e-12, so those
-// gradients (about 1e12) differ by 4e-9 relative. Remove the `ignore` once
-// they agree or the tolerance for this case is settled.
+/// The gradient where p(1 - p) is below the clamp (p = 0 or 1 against the
+/// other label): torch 2.15 divides by 1e-12 rounded to f32
+/// (9.99999996e-13) even in float64, and so does the Rust loss.
 #[test]
-#[ignore = "torch clamps p(1 - p) at 1e-12 rounded to f32, the Rust loss at the f64 1e-12"]
 fn bce_clamped_gradient_matches_torch() {
     check_elementwise_loss!(
         "bce_clamp_mean",
