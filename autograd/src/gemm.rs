@@ -17,11 +17,12 @@ use crate::Float;
 /// saves.
 ///
 /// Measured with `cargo bench --bench gemm` on a 2-core AMD EPYC (Zen, AVX2
-/// and FMA), f32, one thread: the plain loop is faster up to 6×6×6 (216) in
-/// both layouts, the two are within 20% from 7×7×7 to 10×10×10, and
-/// `matrixmultiply` is 1.3 to 2 times faster from 11×11×11 (1331) and at
+/// and FMA), f32, one thread. The plain loop is faster up to 6×6×6 (216),
+/// and up to 7×7×7 with the right operand transposed. From 8×8×8 to
+/// 10×10×10 the two kernels are within 20% of each other, and from 11×11×11
+/// (1331) on `matrixmultiply` is 1.2 to 2.1 times faster, as it is at
 /// 150×4×3 (1800). 512 (8×8×8) is the first cube where the blocked kernel
-/// wins with either operand transposed.
+/// wins in both layouts.
 pub const BLOCKED_MIN_FLOPS: usize = 512;
 
 #[allow(clippy::too_many_arguments)]
