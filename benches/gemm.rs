@@ -20,7 +20,8 @@ const WARM_UP: Duration = Duration::from_millis(30);
 const MIN_SAMPLE: Duration = Duration::from_millis(2);
 const SAMPLES: usize = 41;
 
-/// Which operand is stored transposed and read through swapped strides.
+/// The storage of the operands: which one, if any, is read transposed
+/// through swapped strides.
 #[derive(Clone, Copy, PartialEq)]
 enum Layout {
     /// `a` is `[m, k]`, `b` is `[k, n]`, both row-major.
@@ -41,10 +42,11 @@ impl Layout {
     }
 }
 
-/// One product: `c[m, n] = a[m, k] · b[k, n]` with operands stored as `layout` says.
+/// One product `c[m, n] = a[m, k] · b[k, n]`, with operands stored as
+/// `layout` describes.
 #[derive(Clone, Copy)]
 struct Product {
-    what: &'static str,
+    name: &'static str,
     m: usize,
     k: usize,
     n: usize,
@@ -238,8 +240,8 @@ fn autograd_routed<E: Elem>(p: &Product, a: &[E], b: &[E], c: &mut [E]) {
 
 type Kernel<E> = fn(&Product, &[E], &[E], &mut [E]);
 
-/// Deterministic operands in `[-1, 1)`, stored as `p.layout` says, and a
-/// zeroed output.
+/// Deterministic operands in `[-1, 1)`, stored as `p.layout` describes,
+/// and a zeroed output.
 fn operands<E: Elem>(p: &Product) -> (Vec<E>, Vec<E>, Vec<E>) {
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     let mut next = move || {
@@ -368,15 +370,16 @@ fn nalgebra_static<E: Elem, const M: usize, const K: usize, const N: usize>(
     }
 }
 
-/// The products of the training examples, each with its static-size timer.
+/// Lists the products of the training examples, each with the constructor
+/// of its static-size call.
 #[allow(clippy::type_complexity)]
 fn products() -> Vec<(&'static str, Product, fn(&Product) -> Option<Timed>)> {
     macro_rules! product {
-        ($e:ty, $what:expr, $m:literal, $k:literal, $n:literal, $layout:ident) => {
+        ($e:ty, $name:expr, $m:literal, $k:literal, $n:literal, $layout:ident) => {
             (
                 stringify!($e),
                 Product {
-                    what: $what,
+                    name: $name,
                     m: $m,
                     k: $k,
                     n: $n,
@@ -420,7 +423,7 @@ fn print_products() {
         let gflops = median_gflops(&p, calls);
 
         let (m, k, n, layout) = (p.m, p.k, p.n, p.layout.label());
-        print!("| {} | {m}×{k}×{n} {layout} | {ty} |", p.what);
+        print!("| {} | {m}×{k}×{n} {layout} | {ty} |", p.name);
         if !has_static {
             print!(" — |");
         }
@@ -431,8 +434,7 @@ fn print_products() {
     }
 }
 
-/// The kernels of the table after `SMatrix`: nalgebra dynamic,
-/// matrixmultiply, the gemm crate, the plain loop and gemm.rs's routing.
+/// Lists the kernels of the table after `SMatrix`, in column order.
 fn dynamic_kernels<E: Elem>() -> [Kernel<E>; 5] {
     [
         nalgebra_dynamic,
@@ -466,7 +468,7 @@ fn print_sweep() {
     for (m, k, n) in sizes {
         for layout in [Layout::Nn, Layout::Nt] {
             let p = Product {
-                what: "sweep",
+                name: "sweep",
                 m,
                 k,
                 n,
