@@ -3,7 +3,7 @@
 //! Tensors carry their shapes in their types ([`Rank2<U64, U784>`]), every
 //! primitive op has a VJP rule ([`ops`]), [`Function`] takes hand-written
 //! backward passes, [`Param`] and [`Module`] mark and walk what an optimizer
-//! trains, and [`gradcheck`] checks any of them against finite differences.
+//! trains, and [`gradcheck()`] checks any of them against finite differences.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
 #![allow(missing_docs)] // NOTE: lifted once every public item has its docs.
@@ -23,7 +23,9 @@ pub mod grad;
 #[cfg(feature = "alloc")]
 pub mod gradcheck;
 pub mod module;
+mod module_impls;
 pub mod ops;
+pub mod pullbacks;
 pub mod rng;
 pub mod shape;
 pub mod tensor;
@@ -38,8 +40,12 @@ pub use function::Function;
 pub use grad::{accumulate_into, grad_or_zero, Accumulate, Differentiable, Leaves, NoGrad};
 #[cfg(feature = "alloc")]
 pub use gradcheck::{gradcheck, gradcheck_function, GradcheckError, GradcheckOptions};
-pub use module::{Module, Param, ParamName, StaticModule};
-pub use ops::{AddVjp, DivVjp, MatMul, MulVjp, NegVjp, SubVjp};
+pub use autograd_derive::{differentiable, Module};
+pub use module::{Module, ModuleRepr, Param, ParamName, StaticModule};
+pub use ops::{AddVjp, DivVjp, MatMul, MatMulT, MulVjp, NegVjp, ReduceAxis, ReshapeTo, SubVjp};
+#[doc(hidden)]
+pub use pullbacks::__private;
+pub use pullbacks::{no_grad, Branch, Need, Pullbacks, Skip};
 pub use rng::Rng;
 pub use shape::{ConstShape, Dim, Dyn, InlineShape, Rank0, Rank1, Rank2, Rank3, Rank4, Shape};
 pub use tensor::{ArrayData, ShapeError, Tensor};

@@ -169,13 +169,74 @@ impl fmt::Debug for ParamName<'_> {
 /// gradient struct that mirrors it.
 ///
 /// Implemented by `#[derive(Module)]` for structs, and by this crate for
-/// `Param<Tensor>`, tuples, arrays, `Vec` and `Option` of modules.
+/// `Param<Tensor>`, tuples (PyTorch's `Sequential`), arrays and `Vec`
+/// (`ModuleList`) and `Option` of modules. Items of tuples, arrays and `Vec`
+/// are named `0`, `1`, ... in state-dict names.
+///
+/// # Deriving
+///
+/// `#[derive(Module)]` on a struct with named or positional fields, generic
+/// or not, walks every field in declaration order. Each field must be a
+/// `Param<Tensor<..>>` or a module, all with one element type, unless it is
+/// marked:
+///
+/// - `#[module(skip)]`: a value that is not a module, such as a setting;
+/// - `#[module(constant)]`: a tensor that is used but not trained.
+///
+/// Marked fields have no gradient and are not in the parameters, the weight
+/// files or the repr. A constant is therefore not saved, unlike a PyTorch
+/// buffer: the code that builds the model sets it. A plain `Tensor` field
+/// without the mark, a `Param` with one, and a struct with no parameter
+/// field are compile errors.
+///
+/// The derive generates `<Name>Grads`, a struct with the same visibility
+/// and one field of `Module::Grads` per module field (a tuple struct keeps
+/// `()` at marked positions, so `grads.2` is the gradient of `model.2`),
+/// with `Clone`, `Debug`, `Accumulate` and `Leaves`. It also implements
+/// `Differentiable`, `Module`, `StaticModule` when every field is static,
+/// and `Display` in PyTorch's repr layout.
+///
+/// ```
+/// use autograd::typenum::{U3, U5};
+/// use autograd::{Differentiable, Module, Param, Rank1, Rank2, StaticModule, Tensor};
+///
+/// #[derive(Module)]
+/// struct Affine {
+///     weight: Param<Tensor<Rank2<U3, U5>>>,
+///     bias: Param<Tensor<Rank1<U3>>>,
+///     #[module(skip)]
+///     name: &'static str,
+/// }
+///
+/// let model = Affine {
+///     weight: Param::new(Tensor::zeros()),
+///     bias: Param::new(Tensor::ones()),
+///     name: "affine",
+/// };
+/// assert_eq!(Affine::NUM_PARAMS, 18);
+///
+/// let mut names = Vec::new();
+/// model.visit_params(None, &mut |name, _, _| names.push(name.to_string()));
+/// assert_eq!(names, ["weight", "bias"]);
+///
+/// let grads: AffineGrads = model.zero_grad();
+/// assert_eq!(grads.bias.as_slice(), [0.0; 3]);
+///
+/// assert_eq!(
+///     model.to_string(),
+///     "Affine(\n  (weight): Parameter(shape=[3, 5], dtype=float32)\n  \
+///      (bias): Parameter(shape=[3], dtype=float32)\n)"
+/// );
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a module",
     label = "this type has no parameters to walk",
     note = "add `#[derive(Module)]` to the struct, wrap a trainable tensor in `Param`, \
             or mark a field that is not a module with `#[module(skip)]`"
 )]
+// The visitor types spell out what a visit passes (name, dims, elements);
+// an alias would hide it.
+#[allow(clippy::type_complexity)]
 pub trait Module: Differentiable<Grad = Self::Grads> {
     /// The element type of every parameter.
     type Elem: Float;
@@ -211,6 +272,113 @@ pub trait Module: Differentiable<Grad = Self::Grads> {
         states: [&mut Self::Grads; K],
         f: &mut impl FnMut(&mut [Self::Elem], &[Self::Elem], [&mut [Self::Elem]; K]),
     );
+
+    /// Writes the module as PyTorch's `repr` does: a layer on one line
+    /// (`Linear(in_features=5, out_features=1, bias=True)`), a container as
+    /// its name and one `(name): child` line per child, indented two spaces
+    /// per level (see [`ModuleRepr`]).
+    ///
+    /// The default writes the type's name without its path and generic
+    /// arguments, followed by `()`, which is PyTorch's form for a layer
+    /// without settings (`ReLU()`). Layers with a `Display` override this
+    /// with `fmt::Display::fmt(self, f)`.
+    fn fmt_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(short_type_name(core::any::type_name::<Self>()))?;
+        f.write_str("()")
+    }
+}
+
+/// Strips the module path and the generic arguments from a type name:
+/// `nn::activation::ReLU<f32>` becomes `ReLU`.
+fn short_type_name(full: &str) -> &str {
+    let without_generics = full.split('<').next().unwrap_or(full);
+    without_generics
+        .rsplit("::")
+        .next()
+        .unwrap_or(without_generics)
+}
+
+/// Writes a container module's repr in PyTorch's layout, as
+/// [`fmt::Formatter::debug_struct`] does for `Debug`:
+///
+/// ```text
+/// Net(
+///   (l1): Linear(in_features=5, out_features=3, bias=True)
+///   (blocks): ModuleList(
+///     (0): Linear(in_features=3, out_features=3, bias=True)
+///   )
+/// )
+/// ```
+///
+/// A container without children prints as `Net()`. `#[derive(Module)]`
+/// writes its `fmt_repr` with this builder.
+pub struct ModuleRepr<'a, 'b> {
+    f: &'a mut fmt::Formatter<'b>,
+    has_children: bool,
+    result: fmt::Result,
+}
+
+impl<'a, 'b> ModuleRepr<'a, 'b> {
+    /// Starts the repr of a container named `name` (`Sequential`, `Net`).
+    pub fn new(f: &'a mut fmt::Formatter<'b>, name: &str) -> Self {
+        let result = f.write_str(name).and_then(|()| f.write_str("("));
+        ModuleRepr {
+            f,
+            has_children: false,
+            result,
+        }
+    }
+
+    /// Writes one `(key): child` line, with the child's own lines indented
+    /// two more spaces.
+    pub fn child<M: Module + ?Sized>(&mut self, key: &dyn fmt::Display, child: &M) -> &mut Self {
+        self.result = self.result.and_then(|()| {
+            self.has_children = true;
+            write!(self.f, "\n  ({key}): ")?;
+            let mut indented = Indented { inner: self.f };
+            fmt::Write::write_fmt(&mut indented, format_args!("{}", Repr(child)))
+        });
+        self
+    }
+
+    /// Closes the parenthesis, on its own line when there were children.
+    pub fn finish(&mut self) -> fmt::Result {
+        self.result?;
+        if self.has_children {
+            self.f.write_str("\n")?;
+        }
+        self.f.write_str(")")
+    }
+}
+
+/// Adapts [`Module::fmt_repr`] to `Display`, so a repr can go through
+/// `write!` and the indenting writer.
+struct Repr<'a, M: ?Sized>(&'a M);
+
+impl<M: Module + ?Sized> fmt::Display for Repr<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt_repr(f)
+    }
+}
+
+/// A writer that indents every line after the first by two spaces, as
+/// PyTorch's `_addindent` does for a child's repr.
+struct Indented<'a, 'b> {
+    inner: &'a mut fmt::Formatter<'b>,
+}
+
+impl fmt::Write for Indented<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut lines = s.split('\n');
+        if let Some(first) = lines.next() {
+            self.inner.write_str(first)?;
+        }
+        for line in lines {
+            self.inner.write_str("\n  ")?;
+            self.inner.write_str(line)?;
+        }
+        Ok(())
+    }
 }
 
 /// A module whose parameter count is fixed by its type (no `Vec` inside),
@@ -277,6 +445,24 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Module for Param<Tensor<S, E, D>> {
             self.0.as_mut_slice(),
             grads.as_slice(),
             states.map(|s| s.as_mut_slice()),
+        )
+    }
+
+    fn fmt_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Prints the parameter's shape and element type, not its elements, which
+/// is what a module's repr shows: `Parameter(shape=[3, 5], dtype=float32)`.
+/// Print `param.value()` to see the elements.
+impl<S: Shape, E: Float, D: Storage<S, E>> fmt::Display for Param<Tensor<S, E, D>> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Parameter(shape={:?}, dtype={})",
+            self.0.dims().as_ref(),
+            E::DTYPE
         )
     }
 }

@@ -23,12 +23,18 @@
 //! `x.op(args)` into `x.op_vjp(args)`, and runs the pullbacks in reverse.
 
 mod arith;
+mod axis;
+mod binary;
 mod matmul;
 mod reduce;
+mod shape_ops;
+mod softmax;
 mod unary;
 
 pub use arith::{AddVjp, DivVjp, MulVjp, NegVjp, SubVjp};
-pub use matmul::MatMul;
+pub use axis::ReduceAxis;
+pub use matmul::{MatMul, MatMulT};
+pub use shape_ops::{RangeInBounds, ReshapeTo, SameElementCount};
 
 use crate::device::Storage;
 use crate::shape::Shape;
