@@ -2,9 +2,9 @@
 
 Run: /work/venv-torch/bin/python benches/gemm_torch.py
 Prints one Markdown table row per product, in the order of the Rust table,
-with GFLOP/s = 2·m·k·n / time. Each number is the median of SAMPLES
-samples; a sample times a loop of calls that lasts at least MIN_SAMPLE
-seconds, after WARM_UP seconds of untimed calls, as in the Rust benchmark.
+with GFLOP/s = 2·m·k·n / time. As in the Rust benchmark, each number is
+the median of SAMPLES samples. A sample times a loop of calls that lasts
+at least MIN_SAMPLE seconds, after WARM_UP seconds of untimed calls.
 """
 
 import platform
