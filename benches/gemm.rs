@@ -1,8 +1,8 @@
 //! Times the matrix-product kernels that `autograd/src/gemm.rs` can route to,
 //! on the shapes that the training examples multiply.
 //!
-//! `cargo bench --bench gemm` prints two Markdown tables: GFLOP/s per kernel
-//! and product, and a size sweep of the plain loop against the blocked
+//! `cargo bench --bench gemm --features compare-kernels` prints two Markdown
+//! tables: GFLOP/s per kernel and product, and a size sweep of the plain loop against the blocked
 //! kernels that places `BLOCKED_MIN_FLOPS`. `-- products` or `-- sweep` prints
 //! only one of them. `benches/gemm_torch.py` times `torch.mm` on the same
 //! products. Every kernel runs on one thread.
