@@ -59,8 +59,8 @@ const MLP_LR: f64 = 0.001;
 /// How far the linear layer's training MSE may lie above the least-squares
 /// minimum, as a fraction of it. Mini-batch Adam stops short of the minimum
 /// along the directions where correlated features (`s1` and `s2`, with a
-/// correlation of 0.90) make the
-/// loss nearly flat: over seeds 0 to 7 it stayed 0.6% to 2.7% above.
+/// correlation of 0.90) make the loss nearly flat: over seeds 0 to 7 it
+/// stayed 0.6% to 2.7% above.
 /// Predicting the mean, as an untrained model does, is about twice the
 /// minimum.
 const LINEAR_MSE_TOLERANCE: f64 = 0.05;
@@ -85,7 +85,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     let (train, test) = diabetes.train_test_split(TEST_FRACTION, &mut rng);
     let feature_scaler = StandardScaler::fit(train.features());
     let target_scaler = StandardScaler::fit(train.targets());
-    let (train, test) = (train.standardize(&feature_scaler), test.standardize(&feature_scaler));
+    let (train, test) = (
+        train.standardize(&feature_scaler),
+        test.standardize(&feature_scaler),
+    );
     println!("{} training rows, {} test rows", train.len(), test.len());
 
     // 3. The baseline, fitted on the training rows in closed form.
@@ -189,7 +192,8 @@ fn fit<M>(
             let targets = target_scaler.transform(&batch.targets);
             let (prediction, (pullback_params, _)) = model.forward_vjp(&batch.features);
             let (loss, (pullback_prediction, _)) = mse_loss_vjp(&prediction, &targets);
-            adam.step(model, pullback_params(pullback_prediction(Tensor::scalar(1.0))));
+            let grads = pullback_params(pullback_prediction(Tensor::scalar(1.0)));
+            adam.step(model, grads);
             loss_sum += loss.item() * batch.indices.len() as f32;
         }
         if epoch % 20 == 0 {
@@ -200,13 +204,21 @@ fn fit<M>(
 }
 
 /// Predicts every row of `data` in the target's original units.
-fn predict<M>(model: &M, target_scaler: &StandardScaler<U1, f32>, data: &RegressionDataset<U10, f32>) -> Vec<f64>
+fn predict<M>(
+    model: &M,
+    target_scaler: &StandardScaler<U1, f32>,
+    data: &RegressionDataset<U10, f32>,
+) -> Vec<f64>
 where
     M: Forward<Features, Output = Prediction>,
 {
     let scaled = model.forward(data.features());
     let prediction = target_scaler.inverse_transform(&scaled);
-    prediction.as_slice().iter().map(|&p| f64::from(p)).collect()
+    prediction
+        .as_slice()
+        .iter()
+        .map(|&p| f64::from(p))
+        .collect()
 }
 
 /// Computes the mean squared error, `mean((prediction - target)²)`.
@@ -266,7 +278,10 @@ fn least_squares(data: &RegressionDataset<U10, f32>) -> Vec<f64> {
             let dot: f64 = (0..j).map(|k| l[i][k] * l[j][k]).sum();
             if i == j {
                 let pivot = gram[i][i] - dot;
-                assert!(pivot > 0.0, "the normal equations are singular at column {i}");
+                assert!(
+                    pivot > 0.0,
+                    "the normal equations are singular at column {i}"
+                );
                 l[i][i] = pivot.sqrt();
             } else {
                 l[i][j] = (gram[i][j] - dot) / l[j][j];
