@@ -41,15 +41,17 @@ use nn::optim::{Adam, AdamConfig, Optimizer};
 /// A tuple of layers is a sequential model: each layer takes the previous
 /// one's output, and the parameters are named `0.weight`, `0.bias`,
 /// `2.weight` and `2.bias`, as in PyTorch's `state_dict()`. The sizes are
-/// types, so a `Linear<U16, U3>` after a `Linear<U4, U8>` does not compile.
+/// types, so running a tuple with a `Linear<U16, U3>` after a `Linear<U4, U8>`
+/// does not compile.
 type Classifier = (Linear<U4, U16>, Relu, Linear<U16, U3>);
 
 /// Seeds the split, the initialization and the batch order.
 ///
 /// NOTE: the 30 test rows decide most of the test accuracy, because a few
 /// versicolor and virginica flowers overlap. Over seeds 0 to 9 this program
-/// reached 87% to 100% (94% on average), and seed 7's split reached 96.7%
-/// with every learning rate tried from 0.001 to 0.02.
+/// reached 87% to 100% (94% on average). Seed 7 reached 96.7% in 11 of the
+/// 12 settings tried (learning rates 0.001 to 0.02, 20 to 200 epochs), and
+/// 90% with a learning rate of 0.001 for only 50 epochs.
 const SEED: u64 = 7;
 const TEST_FRACTION: f64 = 0.2;
 const BATCH_SIZE: usize = 16;
