@@ -27,7 +27,7 @@ fn pytorch_weights_load_into_tuple_model() {
     model.visit_params(None, &mut |name, dims, data| {
         let expected = state_dict.field(&name.to_string()).as_tensor();
         assert_eq!(dims, expected.shape.as_slice(), "{name}: shape");
-        // The file holds float32 values, which the JSON widens exactly.
+        // The file contains float32 values, which the JSON widens exactly.
         let data: Vec<f64> = data.iter().map(|&v| v as f64).collect();
         assert_eq!(data, expected.data, "{name}: values");
     });
