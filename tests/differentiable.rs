@@ -117,6 +117,8 @@ fn if_and_match_pass_gradcheck_in_every_arm() {
     }
 }
 
+// The final `return` is deliberate: it is rewritten like the early one.
+#[allow(clippy::needless_return)]
 #[differentiable]
 fn early_return(x: &Vector, w: &Vector, skip: bool) -> Vector {
     let y = x * w;

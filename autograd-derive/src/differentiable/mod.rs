@@ -58,7 +58,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         .map(|(index, arg)| lowerer.bind_input(&arg.name, index, arg.is_ref, arg.differentiated))
         .collect();
     let block = if errors.is_empty() { lowerer.lower_block(&function.block) } else { ir::Block::default() };
-    errors.extend(lowerer.errors.drain(..));
+    errors.append(&mut lowerer.errors);
 
     if let Some(error) = errors.into_iter().reduce(|mut all, e| {
         all.combine(e);

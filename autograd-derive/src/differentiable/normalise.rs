@@ -947,7 +947,7 @@ impl VisitMut for Renamer<'_> {
                 if let Some(ident) = path.path.get_ident() {
                     if let Some(var) = self.lowerer.lookup(&ident.to_string()) {
                         let tokens = &self.lowerer.vars[var].tokens;
-                        if tokens.to_string() != ident.to_string() {
+                        if *ident != tokens.to_string() {
                             let span = ident.span();
                             let tokens = respan(tokens.clone(), span);
                             *expr = syn::parse_quote!((#tokens));
