@@ -527,3 +527,65 @@ fn derived_module_grad_fills_every_field() {
     assert_eq!(grads.hidden.weight.numel(), 15);
     assert!(grads.out.as_slice().iter().any(|&g| g != 0.0));
 }
+
+// ---- the inline device and user Functions ----
+
+type InlineVector = Tensor<Rank1<U3>, f64, autograd::Inline>;
+
+const STEPS: usize = 3;
+
+#[differentiable]
+fn inline_recurrence(x: &InlineVector, w: &InlineVector) -> InlineVector {
+    let mut h = x * w;
+    for _ in 0..STEPS {
+        h = &h * w + x;
+    }
+    h
+}
+
+#[test]
+fn constant_count_loop_on_inline_device_passes_gradcheck() {
+    let input: (InlineVector, InlineVector) = (
+        Tensor::from_array([0.3, -0.7, 1.1]),
+        Tensor::from_array([0.5, 0.9, -0.4]),
+    );
+    gradcheck(
+        |(x, w): &(InlineVector, InlineVector)| inline_recurrence(x, w),
+        |(x, w)| {
+            let (y, pullback) = inline_recurrence_vjp(x, w);
+            (y, move |g| pullback(g))
+        },
+        &input,
+        GradcheckOptions::default(),
+    )
+    .unwrap();
+}
+
+/// `x³` with a hand-written backward, called from a differentiable function.
+struct Cube;
+
+impl autograd::Function for Cube {
+    type Input = Vector;
+    type Output = Vector;
+    type Saved = Vector;
+
+    fn forward(x: &Vector) -> (Vector, Vector) {
+        (x.map(|v| v * v * v), x.clone())
+    }
+
+    fn backward(x: Vector, grad_output: Vector) -> Vector {
+        // d x³ / dx = 3x²
+        grad_output.zip_map(&x, |g, x| 3.0 * x * x * g)
+    }
+}
+
+#[differentiable]
+fn cube_times(x: &Vector, w: &Vector) -> Vector {
+    use autograd::Function;
+    Cube::apply(x) * w
+}
+
+#[test]
+fn user_function_passes_gradcheck() {
+    check_pair!(cube_times, cube_times_vjp, pair(15));
+}

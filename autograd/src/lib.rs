@@ -8,9 +8,9 @@
 //! # Differentiable functions
 //!
 //! `#[differentiable]` reads the body of a forward function and generates
-//! its backward pass at compile time: no tape is recorded at run time, and
-//! the generated code allocates nothing of its own (a loop with a run-time
-//! count stores its per-iteration pullbacks in a `Vec`). For
+//! its backward pass at compile time, so no tape is recorded at run time.
+//! The generated code allocates nothing of its own, except that a loop with
+//! a run-time count stores its per-iteration pullbacks in a `Vec`. For
 //! `fn f(x: &X, w: &W) -> Y` it keeps `f` and adds:
 //!
 //! - `f_vjp(x, w) -> (Y, pullback)`, where `pullback` is one `FnOnce` that
@@ -81,8 +81,11 @@
 //!
 //! Known limits: a differentiable function called from another one computes
 //! the gradients of all its differentiated arguments, even those the caller
-//! drops (primitives skip them); and a loop needs `alloc`, because it keeps
-//! one pullback per iteration in a `Vec`.
+//! drops (primitives skip them). A `for` loop over a range whose ends are
+//! integer literals or upper-case constants (`0..4`, `0..STEPS`) keeps its
+//! pullbacks in an array; any other range needs the `alloc` feature, because
+//! its pullbacks go in a `Vec`. On the inline device without `alloc`, write
+//! loop counts as constants.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
 #![allow(missing_docs)] // NOTE: lifted once every public item has its docs.

@@ -127,7 +127,7 @@ impl Emitter<'_> {
                     #(#accumulate)*
                 }
             }
-            Stmt::Loop { carried, inputs, pullbacks, .. } => {
+            Stmt::Loop { carried, inputs, pullbacks, count, .. } => {
                 let active: Vec<&Carried> = carried.iter().filter(|c| self.vars[c.start].active).collect();
                 if active.is_empty() {
                     return quote!();
@@ -151,9 +151,14 @@ impl Emitter<'_> {
                     let slot = self.slot(before);
                     Some(quote!(::autograd::Accumulate::accumulate(&mut #slot, #carry);))
                 });
+                let recorded = quote!(::core::iter::IntoIterator::into_iter(#pullbacks));
+                let recorded = match count {
+                    Some(_) => quote!(::core::iter::Iterator::flatten(#recorded)),
+                    None => recorded,
+                };
                 quote! {
                     #(let mut #carries = #initial;)*
-                    for pullback in ::core::iter::Iterator::rev(::core::iter::IntoIterator::into_iter(#pullbacks)) {
+                    for pullback in ::core::iter::Iterator::rev(#recorded) {
                         let (#(#carried_partials,)* #(#input_partials,)*) = pullback(#(#carries),*);
                         #(#carries = #carried_partials;)*
                         #(#accumulate_inputs)*

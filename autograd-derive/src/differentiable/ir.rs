@@ -135,6 +135,10 @@ pub enum Stmt {
         /// not reassign.
         inputs: Vec<VarId>,
         pullbacks: Ident,
+        /// The iteration count when the range's ends are constants
+        /// (`0..4`, `0..N`): the pullbacks then go in an array, without
+        /// allocating.
+        count: Option<TokenStream>,
         span: Span,
     },
 }

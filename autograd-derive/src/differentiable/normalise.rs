@@ -838,7 +838,8 @@ impl Lowerer {
             }
             let pullbacks = self.fresh_name("for_pullbacks", span);
             let pat = for_loop.pat.to_token_stream();
-            out.push(Stmt::Loop { pat, range, body, carried, inputs, pullbacks, span });
+            let count = constant_count(&for_loop.expr);
+            out.push(Stmt::Loop { pat, range, body, carried, inputs, pullbacks, count, span });
             return unit;
         }
     }
@@ -891,6 +892,28 @@ fn strip_trailing_return(stmts: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
     let mut stmts = init.to_vec();
     stmts.push(syn::Stmt::Expr(value, None));
     Some(stmts)
+}
+
+/// The iteration count of `a..b` or `a..=b` as a constant expression, when
+/// both ends are integer literals or constants named in upper case.
+fn constant_count(range: &Expr) -> Option<TokenStream> {
+    let Expr::Range(range) = strip_parens(range) else { return None };
+    let is_constant = |e: &Expr| match strip_parens(e) {
+        Expr::Lit(lit) => matches!(lit.lit, syn::Lit::Int(_)),
+        Expr::Path(path) => path.path.segments.last().is_some_and(|s| {
+            let name = s.ident.to_string();
+            name.chars().any(|c| c.is_ascii_uppercase()) && !name.chars().any(|c| c.is_ascii_lowercase())
+        }),
+        _ => false,
+    };
+    let (start, end) = (range.start.as_deref()?, range.end.as_deref()?);
+    if !is_constant(start) || !is_constant(end) {
+        return None;
+    }
+    Some(match range.limits {
+        syn::RangeLimits::HalfOpen(_) => quote!((#end - #start) as usize),
+        syn::RangeLimits::Closed(_) => quote!((#end - #start + 1) as usize),
+    })
 }
 
 fn strip_parens(expr: &Expr) -> &Expr {
