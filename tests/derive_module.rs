@@ -3,8 +3,8 @@
 
 use autograd::typenum::{U2, U3, U4, U5};
 use autograd::{
-    Accumulate, Differentiable, Float, Leaves, Module, Param, ParamName, Rank0, Rank1, Rank2,
-    StaticModule, Tensor,
+    Accumulate, Differentiable, Float, Inline, Leaves, Module, Param, ParamName, Rank0, Rank1,
+    Rank2, StaticModule, Tensor,
 };
 
 type Vector<N, E = f32> = Param<Tensor<Rank1<N>, E>>;
@@ -72,6 +72,30 @@ struct Configured<C> {
     #[module(skip)]
     config: C,
     w: Vector<U2>,
+}
+
+#[derive(Module)]
+struct Stack<const N: usize> {
+    layers: [Affine; N],
+}
+
+/// A model on the allocation-free device.
+#[derive(Module)]
+struct OnStack {
+    w: Param<Tensor<Rank1<U3>, f32, Inline>>,
+    b: Param<Tensor<Rank0, f32, Inline>>,
+}
+
+/// Field names that are also the names of the generated methods'
+/// arguments and of Rust keywords.
+#[derive(Module)]
+struct Awkward {
+    f: Vector<U2>,
+    grads: Vector<U2>,
+    other: Vector<U2>,
+    state: Vector<U2>,
+    parent: Vector<U2>,
+    r#type: Vector<U2>,
 }
 
 fn names<M: Module>(model: &M) -> Vec<String> {
@@ -405,4 +429,57 @@ fn skipped_and_constant_fields_are_kept_as_values() {
     let model = net(0, false);
     assert_eq!(model.rate, 0.5);
     assert_eq!(model.mask.as_slice(), [1.0, 1.0, 1.0]);
+}
+
+#[test]
+fn const_generic_struct_counts_its_layers() {
+    let model = Stack {
+        layers: [Affine::counting(), Affine::counting(), Affine::counting()],
+    };
+    assert_eq!(Stack::<3>::NUM_PARAMS, 54);
+    assert_eq!(model.num_params(), 54);
+    assert_eq!(names(&model)[5], "layers.2.bias");
+}
+
+#[test]
+fn inline_device_model_walks_without_alloc() {
+    let mut model = OnStack {
+        w: Param::new(Tensor::from_array([1.0, 2.0, 3.0])),
+        b: Param::new(Tensor::scalar(4.0)),
+    };
+    assert_eq!(OnStack::NUM_PARAMS, 4);
+    let grads = model.zero_grad();
+    model.lockstep(&grads, [], &mut |param, grad, []| {
+        for (p, g) in param.iter_mut().zip(grad) {
+            *p += g + 1.0;
+        }
+    });
+    assert_eq!(model.w.as_slice(), [2.0, 3.0, 4.0]);
+    assert_eq!(model.b.item(), 5.0);
+}
+
+#[test]
+fn field_names_do_not_clash_with_generated_code() {
+    let model = Awkward {
+        f: Param::new(Tensor::zeros()),
+        grads: Param::new(Tensor::zeros()),
+        other: Param::new(Tensor::zeros()),
+        state: Param::new(Tensor::zeros()),
+        parent: Param::new(Tensor::zeros()),
+        r#type: Param::new(Tensor::zeros()),
+    };
+    assert_eq!(
+        names(&model),
+        ["f", "grads", "other", "state", "parent", "type"]
+    );
+    let grads = model.zero_grad();
+    assert_eq!(grads.r#type.dims(), [2]);
+}
+
+#[test]
+#[should_panic(expected = "an Option module is Some but its gradient is None")]
+fn lockstep_rejects_grads_without_the_option_layer() {
+    let mut model = net(0, true);
+    let grads = net(0, false).zero_grad();
+    model.lockstep(&grads, [], &mut |_, _, []| {});
 }

@@ -180,7 +180,9 @@ where
         for j in 0..n_out {
             let numerical = (y_plus[j] - y_minus[j]) / (2.0 * options.eps);
             let a = analytical[j * n_in + i];
-            if !((a - numerical).abs() <= options.atol + options.rtol * numerical.abs()) {
+            // Written so that a NaN on either side fails the check.
+            let within = (a - numerical).abs() <= options.atol + options.rtol * numerical.abs();
+            if !within {
                 return Err(GradcheckError::Mismatch {
                     input_index: i,
                     output_index: j,

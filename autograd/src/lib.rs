@@ -3,7 +3,7 @@
 //! Tensors carry their shapes in their types ([`Rank2<U64, U784>`]), every
 //! primitive op has a VJP rule ([`ops`]), [`Function`] takes hand-written
 //! backward passes, [`Param`] and [`Module`] mark and walk what an optimizer
-//! trains, and [`gradcheck`] checks any of them against finite differences.
+//! trains, and [`gradcheck()`] checks any of them against finite differences.
 //!
 //! # Differentiable functions
 //!

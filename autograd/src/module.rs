@@ -169,7 +169,65 @@ impl fmt::Debug for ParamName<'_> {
 /// gradient struct that mirrors it.
 ///
 /// Implemented by `#[derive(Module)]` for structs, and by this crate for
-/// `Param<Tensor>`, tuples, arrays, `Vec` and `Option` of modules.
+/// `Param<Tensor>`, tuples (PyTorch's `Sequential`), arrays and `Vec`
+/// (`ModuleList`) and `Option` of modules. Items of tuples, arrays and `Vec`
+/// are named `0`, `1`, ... in state-dict names.
+///
+/// # Deriving
+///
+/// `#[derive(Module)]` on a struct with named or positional fields, generic
+/// or not, walks every field in declaration order. Each field must be a
+/// `Param<Tensor<..>>` or a module, all with one element type, unless it is
+/// marked:
+///
+/// - `#[module(skip)]`: a value that is not a module, such as a setting;
+/// - `#[module(constant)]`: a tensor that is used but not trained.
+///
+/// Marked fields have no gradient and are not in the parameters, the weight
+/// files or the repr. A constant is therefore not saved, unlike a PyTorch
+/// buffer: the code that builds the model sets it. A plain `Tensor` field
+/// without the mark, a `Param` with one, and a struct with no parameter
+/// field are compile errors.
+///
+/// The derive generates `<Name>Grads`, a struct with the same visibility
+/// and one field of `Module::Grads` per module field (a tuple struct keeps
+/// `()` at marked positions, so `grads.2` is the gradient of `model.2`),
+/// with `Clone`, `Debug`, `Accumulate` and `Leaves`. It also implements
+/// `Differentiable`, `Module`, `StaticModule` when every field is static,
+/// and `Display` in PyTorch's repr layout.
+///
+/// ```
+/// use autograd::typenum::{U3, U5};
+/// use autograd::{Differentiable, Module, Param, Rank1, Rank2, StaticModule, Tensor};
+///
+/// #[derive(Module)]
+/// struct Affine {
+///     weight: Param<Tensor<Rank2<U3, U5>>>,
+///     bias: Param<Tensor<Rank1<U3>>>,
+///     #[module(skip)]
+///     name: &'static str,
+/// }
+///
+/// let model = Affine {
+///     weight: Param::new(Tensor::zeros()),
+///     bias: Param::new(Tensor::ones()),
+///     name: "affine",
+/// };
+/// assert_eq!(Affine::NUM_PARAMS, 18);
+///
+/// let mut names = Vec::new();
+/// model.visit_params(None, &mut |name, _, _| names.push(name.to_string()));
+/// assert_eq!(names, ["weight", "bias"]);
+///
+/// let grads: AffineGrads = model.zero_grad();
+/// assert_eq!(grads.bias.as_slice(), [0.0; 3]);
+///
+/// assert_eq!(
+///     model.to_string(),
+///     "Affine(\n  (weight): Parameter(shape=[3, 5], dtype=float32)\n  \
+///      (bias): Parameter(shape=[3], dtype=float32)\n)"
+/// );
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a module",
     label = "this type has no parameters to walk",
@@ -234,7 +292,10 @@ pub trait Module: Differentiable<Grad = Self::Grads> {
 /// `nn::activation::ReLU<f32>` becomes `ReLU`.
 fn short_type_name(full: &str) -> &str {
     let without_generics = full.split('<').next().unwrap_or(full);
-    without_generics.rsplit("::").next().unwrap_or(without_generics)
+    without_generics
+        .rsplit("::")
+        .next()
+        .unwrap_or(without_generics)
 }
 
 /// Writes a container module's repr in PyTorch's layout, as
@@ -397,7 +458,12 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Module for Param<Tensor<S, E, D>> {
 /// Print `param.value()` to see the elements.
 impl<S: Shape, E: Float, D: Storage<S, E>> fmt::Display for Param<Tensor<S, E, D>> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Parameter(shape={:?}, dtype={})", self.0.dims().as_ref(), E::DTYPE)
+        write!(
+            f,
+            "Parameter(shape={:?}, dtype={})",
+            self.0.dims().as_ref(),
+            E::DTYPE
+        )
     }
 }
 

@@ -247,11 +247,17 @@ impl<M: Module> Module for Option<M> {
             return;
         };
         let Some(grad) = grads else {
-            panic!("lockstep: an Option module is Some but its gradient is None");
+            panic!(
+                "lockstep: an Option module is Some but its gradient is None; \
+                 build the gradient with this model's zero_grad"
+            );
         };
         let states = states.map(|state| match state {
             Some(state) => state,
-            None => panic!("lockstep: an Option module is Some but an optimizer state is None"),
+            None => panic!(
+                "lockstep: an Option module is Some but an optimizer state is None; \
+                 build the state with this model's zero_grad"
+            ),
         });
         inner.lockstep(grad, states, f);
     }

@@ -33,6 +33,7 @@ mod error;
 mod standardize;
 
 use std::cmp::Ordering;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -77,7 +78,7 @@ pub struct Batch<F: Dim, E: Float = f32> {
     /// The class index of each row.
     pub labels: Vec<usize>,
     /// The position of each row in the data set.
-    pub rows: Vec<usize>,
+    pub indices: Vec<usize>,
 }
 
 /// One mini-batch of a [`RegressionDataset`].
@@ -88,7 +89,7 @@ pub struct RegressionBatch<F: Dim, E: Float = f32> {
     /// `[batch, 1]`, the shape of a one-output model's prediction.
     pub targets: Tensor<Rank2<Dyn, U1>, E>,
     /// The position of each row in the data set.
-    pub rows: Vec<usize>,
+    pub indices: Vec<usize>,
 }
 
 impl<F: Dim + Unsigned + Default, E: Float> Dataset<F, E> {
@@ -187,6 +188,23 @@ impl<F: Dim + Unsigned + Default, E: Float> Dataset<F, E> {
         counts
     }
 
+    /// Checks that the data set has as many classes as a model has outputs,
+    /// so that a model of 3 outputs is not trained on 2 classes by mistake.
+    ///
+    /// # Errors
+    /// [`DataError::ClassCount`] with both numbers and the class names.
+    pub fn check_num_classes(&self, expected: usize) -> Result<(), DataError> {
+        if self.classes.len() == expected {
+            return Ok(());
+        }
+        Err(DataError::ClassCount {
+            path: self.path.clone(),
+            found: self.classes.len(),
+            expected,
+            classes: self.classes.clone(),
+        })
+    }
+
     /// The names of the feature columns, in the order of the matrix columns.
     pub fn feature_names(&self) -> &[String] {
         &self.feature_names
@@ -279,7 +297,7 @@ impl<F: Dim + Unsigned + Default, E: Float> fmt::Display for Dataset<F, E> {
         write_summary(f, &self.path, self.len(), &self.feature_names)?;
         write!(f, ", label column `{}`", self.label_name)?;
         for (index, (class, count)) in self.classes.iter().zip(self.class_counts()).enumerate() {
-            write!(f, "\n  class {index} = {class} ({count} rows)")?;
+            write!(f, "\n  class {index} = {class} ({})", plural(count, "row"))?;
         }
         Ok(())
     }
@@ -299,7 +317,7 @@ impl<F: Dim + Unsigned + Default, E: Float> Iterator for Batches<'_, F, E> {
         Some(Batch {
             features: gather_rows(&self.dataset.features, &rows),
             labels: rows.iter().map(|&row| self.dataset.labels[row]).collect(),
-            rows,
+            indices: rows,
         })
     }
 
@@ -487,7 +505,7 @@ impl<F: Dim + Unsigned + Default, E: Float> Iterator for RegressionBatches<'_, F
         Some(RegressionBatch {
             features: gather_rows(&self.dataset.features, &rows),
             targets: gather_rows(&self.dataset.targets, &rows),
-            rows,
+            indices: rows,
         })
     }
 
@@ -544,17 +562,16 @@ fn sorted_classes(table: &Table) -> Vec<String> {
         .iter()
         .all(|cell| csv::parse_number(&cell.text).is_some());
 
-    let mut classes: Vec<String> = table
+    // A BTreeSet removes duplicates and sorts by text.
+    let unique: BTreeSet<String> = table
         .labels
         .iter()
         .map(|cell| class_name(&cell.text))
         .collect();
+    let mut classes: Vec<String> = unique.into_iter().collect();
     if all_numeric {
         classes.sort_by(|a, b| compare_numbers(a, b));
-    } else {
-        classes.sort();
     }
-    classes.dedup();
     classes
 }
 
@@ -626,9 +643,19 @@ fn write_summary(
         .collect();
     write!(
         f,
-        "{}: {rows} rows, {} features ({})",
+        "{}: {}, {} ({})",
         path.display(),
-        feature_names.len(),
+        plural(rows, "row"),
+        plural(feature_names.len(), "feature"),
         names.join(", ")
     )
+}
+
+/// Formats a count with its noun, `1 row` or `2 rows`.
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("{count} {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }

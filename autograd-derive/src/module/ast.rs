@@ -25,7 +25,7 @@ pub struct Container<'a> {
 }
 
 pub struct Field<'a> {
-    /// How generated code reaches the field: `self.l1` or `self.0`.
+    /// The member generated code accesses: `self.l1` or `self.0`.
     pub member: Member,
     /// The state-dict segment: the field's name without `r#`, or its index.
     pub name: String,
@@ -103,8 +103,11 @@ impl<'a> Container<'a> {
         })
     }
 
-    /// The fields that are modules, the ones generated code walks.
+    /// Iterates over the fields that are modules, the ones generated code
+    /// walks.
     pub fn module_fields(&self) -> impl Iterator<Item = &Field<'a>> + Clone {
-        self.fields.iter().filter(|field| field.role == Role::Module)
+        self.fields
+            .iter()
+            .filter(|field| field.role == Role::Module)
     }
 }

@@ -12,7 +12,7 @@ use syn::{Attribute, Meta};
 
 use super::Errors;
 
-/// What a field is to the module.
+/// A field's role in the module.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// A `Param` or a layer: walked, with a gradient.
@@ -40,7 +40,11 @@ pub fn field_attrs(field: &syn::Field, name: &str, errors: &mut Errors) -> Field
         span: None,
     };
 
-    for attr in field.attrs.iter().filter(|attr| attr.path().is_ident("module")) {
+    for attr in field
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("module"))
+    {
         if !matches!(attr.meta, Meta::List(_)) {
             errors.push(syn::Error::new_spanned(
                 attr,

@@ -17,7 +17,7 @@ pub fn check(container: &Container<'_>, errors: &mut Errors) {
     }
 }
 
-/// An empty module is rejected here, because an optimizer over it would have
+/// Rejects a module without parameter fields, because an optimizer over it would have
 /// nothing to train (PyTorch raises "optimizer got an empty parameter list"
 /// only when the optimizer is built).
 fn check_has_parameters(container: &Container<'_>, errors: &mut Errors) {
@@ -42,14 +42,18 @@ fn check_has_parameters(container: &Container<'_>, errors: &mut Errors) {
 }
 
 /// Finds a plain `Tensor` in a module field, at the top or inside a `Vec`,
-/// `Option`, `Box`, array or tuple. It is recognised by the last segment of
-/// its path, so a type alias of a tensor is not caught here; the `Module`
-/// bound then reports it as a type that is not a module.
+/// `Option`, `Box`, array or tuple. A tensor is recognised by the last
+/// segment of its path, so a type alias of a tensor is not caught here. The
+/// `Module` bound then reports the alias as a type that is not a module.
 fn check_no_plain_tensor(name: &str, ty: &Type, errors: &mut Errors) {
     let Some(tensor) = find_plain_tensor(ty) else {
         return;
     };
-    let verb = if std::ptr::eq(tensor, ty) { "is" } else { "holds" };
+    let verb = if std::ptr::eq(tensor, ty) {
+        "is"
+    } else {
+        "holds"
+    };
     errors.push(syn::Error::new_spanned(
         tensor,
         format!(
@@ -66,7 +70,9 @@ fn find_plain_tensor(ty: &Type) -> Option<&Type> {
             if last.ident == "Tensor" {
                 return Some(ty);
             }
-            let is_container = ["Vec", "Option", "Box"].iter().any(|name| last.ident == name);
+            let is_container = ["Vec", "Option", "Box"]
+                .iter()
+                .any(|name| last.ident == name);
             let PathArguments::AngleBracketed(args) = &last.arguments else {
                 return None;
             };
@@ -86,7 +92,7 @@ fn find_plain_tensor(ty: &Type) -> Option<&Type> {
     }
 }
 
-fn is_param(ty: &Type) -> bool {
+pub fn is_param(ty: &Type) -> bool {
     match ty {
         Type::Path(path) => path
             .path
@@ -99,8 +105,8 @@ fn is_param(ty: &Type) -> bool {
     }
 }
 
-/// A `Param` marked `skip` or `constant` would silently not be trained,
-/// which is the mistake `Param` exists to prevent.
+/// Rejects a `Param` marked `skip` or `constant`, which would silently not
+/// be trained: the mistake `Param` exists to prevent.
 fn check_not_param(field: &super::ast::Field<'_>, errors: &mut Errors) {
     if !is_param(field.ty) {
         return;
@@ -118,6 +124,8 @@ fn check_not_param(field: &super::ast::Field<'_>, errors: &mut Errors) {
              to keep it constant"
         ),
     };
-    let span = field.role_span.unwrap_or_else(|| syn::spanned::Spanned::span(field.ty));
+    let span = field
+        .role_span
+        .unwrap_or_else(|| syn::spanned::Spanned::span(field.ty));
     errors.push(syn::Error::new(span, message));
 }

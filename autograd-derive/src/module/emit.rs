@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{GenericParam, Generics, Ident, Type, WherePredicate};
@@ -46,10 +46,10 @@ pub fn emit(container: &Container<'_>) -> TokenStream {
     }
 }
 
-/// What every emitting function needs: the container, the gradient struct's
-/// name, the generics with the bounds that make the fields modules, and the
-/// generic parameters no module field uses (they go in a marker field of the
-/// gradient struct, which would not compile otherwise).
+/// The input of every emitting function: the container, the gradient
+/// struct's name and the generics with the bounds that make the fields
+/// modules. It also lists the generic parameters that no module field uses,
+/// because the gradient struct needs a marker field to use them.
 struct Context<'c, 'a> {
     container: &'c Container<'a>,
     grads_ident: Ident,
@@ -86,7 +86,7 @@ impl<'c, 'a> Context<'c, 'a> {
         self.container.style == Style::Tuple
     }
 
-    /// The fields the gradient struct has: module fields and, in a tuple
+    /// Iterates over the gradient struct's fields: module fields and, in a tuple
     /// struct, a `()` in place of each other field so that `grads.2` is the
     /// gradient of `model.2`.
     fn grads_fields(&self) -> impl Iterator<Item = &'c Field<'a>> + '_ {
@@ -132,44 +132,57 @@ impl<'c, 'a> Context<'c, 'a> {
     }
 }
 
-/// The module field whose `Elem` is the struct's: the first one whose type
-/// mentions no generic parameter, or else the first one.
+/// Picks the module field whose `Elem` is the struct's: the first `Param` whose
+/// type mentions no generic parameter, else the first such field, else the
+/// first module field.
 ///
 /// A concrete type is preferred because rustc rewrites `<Concrete as
 /// Module>::Elem` to `f32` but does not rewrite `<M as Module>::Elem` to
 /// `f32` from a where clause, so `Wrapper<M> { inner: M, scale:
-/// Param<Tensor<Rank0>> }` compiles only with `scale` as the source.
+/// Param<Tensor<Rank0>> }` compiles only with `scale` as the source. A
+/// `Param` is preferred so that a field that is not a module (a `String`)
+/// is reported once, as not a module, and not again through the element
+/// type it would set.
 fn elem_source<'c, 'a>(container: &'c Container<'a>) -> Option<&'c Field<'a>> {
     let params = param_names(container.generics);
-    let concrete = container.module_fields().find(|field| {
+    let is_concrete = |field: &&Field<'a>| {
         let mut names = Names::default();
         names.visit_type(field.ty);
         names.0.is_disjoint(&params)
-    });
-    concrete.or_else(|| container.module_fields().next())
+    };
+    let mut fields = container.module_fields();
+    fields
+        .clone()
+        .filter(is_concrete)
+        .find(|field| super::check::is_param(field.ty))
+        .or_else(|| fields.clone().find(is_concrete))
+        .or_else(|| fields.next())
 }
 
 /// `FieldTy: Module` for the field that sets the element type and
 /// `FieldTy: Module<Elem = <SourceTy as Module>::Elem>` for the others, each
 /// spanned at the field's type: every parameter of a module has one element
 /// type.
+///
+/// A field of the same type as the source gets no bound of its own:
+/// `T: Module<Elem = <T as Module>::Elem>` sends rustc into an overflow.
 fn module_bounds(container: &Container<'_>, first_ty: &Type) -> Vec<WherePredicate> {
-    container
-        .module_fields()
-        .map(|field| {
-            let ty = field.ty;
-            if std::ptr::eq(ty, first_ty) {
-                syn::parse_quote_spanned!(ty.span()=> #ty: ::autograd::Module)
-            } else {
-                syn::parse_quote_spanned!(ty.span()=>
-                    #ty: ::autograd::Module<Elem = <#first_ty as ::autograd::Module>::Elem>
-                )
-            }
-        })
-        .collect()
+    let source = first_ty.to_token_stream().to_string();
+    let mut bounds =
+        vec![syn::parse_quote_spanned!(first_ty.span()=> #first_ty: ::autograd::Module)];
+    for field in container.module_fields() {
+        let ty = field.ty;
+        if ty.to_token_stream().to_string() == source {
+            continue;
+        }
+        bounds.push(syn::parse_quote_spanned!(ty.span()=>
+            #ty: ::autograd::Module<Elem = <#first_ty as ::autograd::Module>::Elem>
+        ));
+    }
+    bounds
 }
 
-/// The generic parameters that no module field's type mentions. The check is
+/// Returns the generic parameters that no module field's type mentions. The check is
 /// by name, so it can only over-count uses, never miss one.
 fn unused_params(container: &Container<'_>) -> Vec<GenericParam> {
     let mut names = Names::default();
@@ -212,7 +225,7 @@ fn param_names(generics: &Generics) -> HashSet<String> {
     generics.params.iter().map(param_name).collect()
 }
 
-/// The type of a field of the gradient struct: the field's
+/// Returns the type of a field of the gradient struct: the field's
 /// `Module::Grads`, or `()` for a skipped position of a tuple struct.
 fn grads_type(field: &Field<'_>) -> TokenStream {
     let ty = field.ty;
@@ -353,7 +366,11 @@ fn emit_grads_leaves(cx: &Context<'_, '_>) -> TokenStream {
     let (impl_generics, _, where_clause) = generics.split_for_impl();
     let (_, ty_generics, _) = cx.container.generics.split_for_impl();
 
-    let members: Vec<_> = cx.container.module_fields().map(|field| &field.member).collect();
+    let members: Vec<_> = cx
+        .container
+        .module_fields()
+        .map(|field| &field.member)
+        .collect();
 
     quote! {
         impl #impl_generics ::autograd::Leaves<#elem> for #grads_ident #ty_generics #where_clause {
@@ -496,11 +513,11 @@ fn emit_module(cx: &Context<'_, '_>) -> TokenStream {
     }
 }
 
-/// `StaticModule` holds exactly when every module field is static. The
-/// bounds are written `for<'__m> FieldTy: StaticModule`: a bound without
-/// generic parameters that does not hold (a `Vec` field) is an error in a
-/// plain where clause, while the higher-ranked form just leaves the impl
-/// unusable, which is what a model with a `Vec` needs.
+/// Implements `StaticModule` so that it applies exactly when every module
+/// field is static. The bounds are written `for<'__m> FieldTy:
+/// StaticModule`, because a false bound without generic parameters (a `Vec`
+/// field) is an error in a plain where clause. The higher-ranked form only
+/// leaves the impl unusable, which is what a model with a `Vec` needs.
 fn emit_static_module(cx: &Context<'_, '_>) -> TokenStream {
     let ident = cx.container.ident;
     let mut generics = cx.bounded.clone();

@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn layout_indexes_middle_axis() {
-        // [2, 3, 4], axis 1: lane (o=1, i=2) holds 12+2, 12+6, 12+10.
+        // [2, 3, 4], axis 1: lane (o=1, i=2) contains 12+2, 12+6, 12+10.
         let layout = AxisLayout::of(&Rank3(U2::default(), U3::default(), U4::default()), 1);
         assert_eq!(layout, AxisLayout { outer: 2, len: 3, inner: 4 });
         let data: [usize; 24] = core::array::from_fn(|i| i);

@@ -14,11 +14,12 @@ use crate::Float;
 
 /// The matrix product `self · rhs`, with its VJP form.
 #[diagnostic::on_unimplemented(
-    message = "cannot matrix-multiply `{Self}` by `{Rhs}`",
-    label = "the inner dimensions of this product do not match",
+    message = "cannot matrix-multiply these tensors: their inner dimensions, element types or devices differ",
+    label = "this operand does not fit the left one",
     note = "`matmul` multiplies [M, K] by [K, N], [M, K] by [K] or [K] by [K, N]: \
             the last axis of the left operand must be the first axis of the right one; \
-            transpose an operand with `.t()` if it is stored the other way round"
+            transpose an operand with `.t()` if it is stored the other way round, and \
+            convert element types with `.cast::<f32>()` (there is no implicit promotion)"
 )]
 pub trait MatMul<Rhs> {
     type Output;
@@ -57,7 +58,7 @@ fn product<S: Shape, E: Float, D: Storage<S, E>>(
     c
 }
 
-/// [M, K] · [K, N] -> [M, N]
+/// `[M, K] · [K, N] -> [M, N]`
 impl<M, K, N, E, D> MatMul<Tensor<Rank2<K, N>, E, D>> for Tensor<Rank2<M, K>, E, D>
 where
     M: Dim,
@@ -106,7 +107,7 @@ where
     }
 }
 
-/// [M, K] · [K] -> [M]
+/// `[M, K] · [K] -> [M]`
 impl<M, K, E, D> MatMul<Tensor<Rank1<K>, E, D>> for Tensor<Rank2<M, K>, E, D>
 where
     M: Dim,
@@ -151,7 +152,7 @@ where
     }
 }
 
-/// [K] · [K, N] -> [N]
+/// `[K] · [K, N] -> [N]`
 impl<K, N, E, D> MatMul<Tensor<Rank2<K, N>, E, D>> for Tensor<Rank1<K>, E, D>
 where
     K: Dim,
@@ -196,36 +197,11 @@ where
     }
 }
 
-/// [K] · [K] -> [], the dot product, as `torch.matmul` on two vectors.
-impl<K, E, D> MatMul<Tensor<Rank1<K>, E, D>> for Tensor<Rank1<K>, E, D>
-where
-    K: Dim,
-    E: Float,
-    D: Storage<Rank1<K>, E> + Storage<Rank0, E>,
-{
-    type Output = Tensor<Rank0, E, D>;
-
-    #[track_caller]
-    fn matmul(&self, rhs: &Tensor<Rank1<K>, E, D>) -> Self::Output {
-        self.dot(rhs)
-    }
-
-    fn matmul_vjp(
-        &self,
-        rhs: &Tensor<Rank1<K>, E, D>,
-    ) -> (
-        Self::Output,
-        (
-            impl FnOnce(Self::Output) -> Self + use<K, E, D>,
-            impl FnOnce(Self::Output) -> Tensor<Rank1<K>, E, D> + use<K, E, D>,
-        ),
-    ) {
-        self.dot_vjp(rhs)
-    }
-}
-
 impl<K: Dim, E: Float, D: Storage<Rank1<K>, E> + Storage<Rank0, E>> Tensor<Rank1<K>, E, D> {
     /// The dot product `Σ a_k b_k` (PyTorch `torch.dot`).
+    ///
+    /// It is a method of its own rather than a [`MatMul`] impl, so that the
+    /// compile error for a mismatched `matmul` lists only the matrix cases.
     ///
     /// # Shapes
     /// `[K] · [K] -> []`
@@ -305,8 +281,8 @@ impl<M: Dim, E: Float, D: Storage<Rank1<M>, E>> Tensor<Rank1<M>, E, D> {
 /// The transpose is never copied: the kernel reads `rhs` with swapped
 /// strides.
 #[diagnostic::on_unimplemented(
-    message = "cannot multiply `{Self}` by the transpose of `{Rhs}`",
-    label = "the last axes of the two operands do not match",
+    message = "cannot multiply these tensors by `matmul_t`: their last axes, element types or devices differ",
+    label = "this operand does not fit the left one",
     note = "`matmul_t` multiplies [M, K] by [N, K]ᵀ or [K] by [N, K]ᵀ: \
             both operands must end in the same axis K"
 )]
@@ -330,7 +306,7 @@ pub trait MatMulT<Rhs> {
     );
 }
 
-/// [M, K] · [N, K]ᵀ -> [M, N]
+/// `[M, K] · [N, K]ᵀ -> [M, N]`
 impl<M, K, N, E, D> MatMulT<Tensor<Rank2<N, K>, E, D>> for Tensor<Rank2<M, K>, E, D>
 where
     M: Dim,
@@ -380,7 +356,7 @@ where
     }
 }
 
-/// [K] · [N, K]ᵀ -> [N]
+/// `[K] · [N, K]ᵀ -> [N]`
 impl<K, N, E, D> MatMulT<Tensor<Rank2<N, K>, E, D>> for Tensor<Rank1<K>, E, D>
 where
     K: Dim,

@@ -34,7 +34,7 @@ mod unary;
 pub use arith::{AddVjp, DivVjp, MulVjp, NegVjp, SubVjp};
 pub use axis::ReduceAxis;
 pub use matmul::{MatMul, MatMulT};
-pub use shape_ops::ReshapeTo;
+pub use shape_ops::{RangeInBounds, ReshapeTo, SameElementCount};
 
 use crate::device::Storage;
 use crate::shape::Shape;

@@ -209,9 +209,10 @@ impl<S: Shape, E: Float, D: Storage<S, E> + Storage<Rank0, E>> Tensor<S, E, D> {
 
     /// VJP of [`norm`](Self::norm): `dx_i = dy · x_i / ‖x‖`.
     ///
-    /// At the zero vector the norm is not differentiable; this rule returns
-    /// the gradient 0 there (a subgradient), where PyTorch returns NaN for
-    /// `x.pow(2).sum().sqrt()` and 0 for `torch.linalg.vector_norm`.
+    /// The norm is not differentiable at the zero vector, and this rule
+    /// returns the gradient 0 there (a subgradient). Writing the norm as
+    /// `x.pow(2).sum().sqrt()` instead would chain `1 / (2 sqrt(0)) = inf`
+    /// with `2x = 0` and give NaN.
     #[allow(clippy::type_complexity)]
     pub fn norm_vjp(&self) -> (Tensor<Rank0, E, D>, (impl FnOnce(Tensor<Rank0, E, D>) -> Self,)) {
         let y = self.norm();
@@ -231,7 +232,7 @@ impl<S: Shape, E: Float, D: Storage<S, E> + Storage<Rank0, E>> Tensor<S, E, D> {
 fn split_between_ties<S: Shape, E: Float, D: Storage<S, E>>(x: &Tensor<S, E, D>, m: E, g: E) -> Tensor<S, E, D> {
     let count = x.as_slice().iter().filter(|&&v| v == m).count();
     if count == 0 {
-        // Only a NaN maximum matches nothing; its gradient is NaN.
+        // Only a NaN maximum equals no element; then every gradient is NaN.
         return x.map(|_| g * m);
     }
     let share = g / E::from_usize(count);
@@ -320,7 +321,7 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
     }
 
     /// The maximum along axis `AXIS` (the values of PyTorch's
-    /// `x.max(dim=AXIS)`). NaN where a lane holds a NaN.
+    /// `x.max(dim=AXIS)`). NaN for a lane that contains a NaN.
     ///
     /// # Shapes
     /// `[.., n, ..] -> [.., ..]`: axis `AXIS` is removed.

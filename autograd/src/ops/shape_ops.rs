@@ -8,7 +8,7 @@
 
 use core::ops::Add;
 
-use typenum::{IsLessOrEqual, Sum, True, Unsigned};
+use typenum::{IsEqual, IsLessOrEqual, LeEq, Sum, True, Unsigned};
 
 use super::axis::{AxisLayout, ReduceAxis};
 use crate::device::Storage;
@@ -374,7 +374,8 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
         S: ReduceAxis<AXIS>,
         START: Unsigned + Add<LEN>,
         LEN: Dim + Unsigned + Default,
-        Sum<START, LEN>: IsLessOrEqual<S::Axis, Output = True>,
+        Sum<START, LEN>: IsLessOrEqual<S::Axis>,
+        LeEq<Sum<START, LEN>, S::Axis>: RangeInBounds,
         D: Storage<S::WithAxis<LEN>, E>,
     {
         let (reduced, _) = self.shape().split_axis();
@@ -396,7 +397,8 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
         S: ReduceAxis<AXIS>,
         START: Unsigned + Add<LEN>,
         LEN: Dim + Unsigned + Default,
-        Sum<START, LEN>: IsLessOrEqual<S::Axis, Output = True>,
+        Sum<START, LEN>: IsLessOrEqual<S::Axis>,
+        LeEq<Sum<START, LEN>, S::Axis>: RangeInBounds,
         D: Storage<S::WithAxis<LEN>, E>,
     {
         let shape = self.shape();
@@ -479,14 +481,39 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
 
 /// A static shape that can be reshaped to `S2`: both have the same element
 /// count, compared as typenum products at compile time.
+pub trait ReshapeTo<S2: Shape>: Shape {}
+
+impl<S, S2> ReshapeTo<S2> for S
+where
+    S: InlineShape,
+    S2: InlineShape,
+    S::Len: IsEqual<S2::Len>,
+    typenum::Eq<S::Len, S2::Len>: SameElementCount,
+{
+}
+
+/// Holds only for `typenum::True`, the result of comparing two element
+/// counts at compile time. A bound on it fails with this trait's message,
+/// where an equality bound on the counts would print a type mismatch
+/// between two typenum binary expansions.
 #[diagnostic::on_unimplemented(
-    message = "cannot reshape `{Self}` to `{S2}`: the element counts differ",
+    message = "cannot reshape: the two shapes have different element counts",
     label = "reshape keeps every element, so both shapes need the same number of elements",
     note = "for shapes with `Dyn` axes use `try_reshape_with_shape`, which checks at run time"
 )]
-pub trait ReshapeTo<S2: Shape>: Shape {}
+pub trait SameElementCount {}
 
-impl<S: InlineShape, S2: InlineShape<Len = S::Len>> ReshapeTo<S2> for S {}
+impl SameElementCount for True {}
+
+/// Holds only for `typenum::True`, the result of a compile-time range check.
+#[diagnostic::on_unimplemented(
+    message = "the range `START .. START + LEN` of `narrow` runs past the end of the axis",
+    label = "START + LEN must not exceed the axis' size",
+    note = "`narrow::<AXIS, START, LEN>()` takes LEN elements from index START of a static axis"
+)]
+pub trait RangeInBounds {}
+
+impl RangeInBounds for True {}
 
 impl<E: Float, D: Storage<Rank0, E>> Tensor<Rank0, E, D> {
     /// The scalar repeated into every element of a static shape (PyTorch
@@ -540,6 +567,8 @@ where
     E: Float,
     D: Storage<Rank3<N, A, B>, E> + Storage<Rank2<N, typenum::Prod<A, B>>, E>,
 {
+    /// Flattens the last two axes into one, keeping the batch axis `N`.
+    ///
     /// # Shapes
     /// `[N, A, B] -> [N, A · B]`
     pub fn flatten_keep_batch(&self) -> Tensor<Rank2<N, typenum::Prod<A, B>>, E, D> {
@@ -577,6 +606,8 @@ where
     E: Float,
     D: Storage<Rank4<N, C, H, W>, E> + Storage<Rank2<N, typenum::Prod<typenum::Prod<C, H>, W>>, E>,
 {
+    /// Flattens the last three axes into one, keeping the batch axis `N`.
+    ///
     /// # Shapes
     /// `[N, C, H, W] -> [N, C · H · W]`
     #[allow(clippy::type_complexity)]
@@ -608,8 +639,9 @@ impl<N: Dim, C: Dim, E: Float, D: Storage<Rank2<N, C>, E> + Storage<Rank1<N>, E>
     /// `y_i = x[i, classes[i]]` (PyTorch `x.gather(1,
     /// classes.unsqueeze(1)).squeeze(1)`, or `x[arange(N), classes]`).
     ///
-    /// Panics if `classes` does not hold one index per row, or if an index is
-    /// not below `C`; the message names the index, its row and `C`.
+    /// Panics if `classes` does not contain exactly one index per row. Also
+    /// panics if an index is not below `C`, with the index, its row and `C`
+    /// in the message.
     ///
     /// # Shapes
     /// `[N, C]` with `N` class indices `-> [N]`
@@ -649,7 +681,11 @@ impl<N: Dim, C: Dim, E: Float, D: Storage<Rank2<N, C>, E> + Storage<Rank1<N>, E>
 
 #[track_caller]
 fn check_classes(classes: &[usize], rows: usize, cols: usize) {
-    check_same_len("select_per_row: class indices versus rows", classes.len(), rows);
+    assert!(
+        classes.len() == rows,
+        "select_per_row: expected one class index per row, {rows} rows, found {} indices",
+        classes.len()
+    );
     for (row, &class) in classes.iter().enumerate() {
         assert!(
             class < cols,

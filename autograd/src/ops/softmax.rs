@@ -1,8 +1,8 @@
 //! `softmax` and `log_softmax`, over the whole tensor or along one axis.
 //!
 //! Both go through the log-sum-exp of each lane, shifted by the lane's
-//! maximum: `log_softmax(x)_k = x_k - m - log Σ exp(x_j - m)`. No `exp` sees
-//! a positive argument, so logits of magnitude 1000 give finite values and
+//! maximum: `log_softmax(x)_k = x_k - m - log Σ exp(x_j - m)`. Every `exp`
+//! gets an argument of at most 0, so logits of magnitude 1000 give finite values and
 //! finite gradients. `softmax_axis::<1>()` on `Rank2<N, C>` is the per-row
 //! softmax that cross entropy needs.
 

@@ -56,6 +56,15 @@ pub enum DataError {
         feature_names: Vec<String>,
     },
 
+    /// The label column has a different number of classes than the model
+    /// has outputs, found by [`Dataset::check_num_classes`](super::Dataset::check_num_classes).
+    ClassCount {
+        path: PathBuf,
+        found: usize,
+        expected: usize,
+        classes: Vec<String>,
+    },
+
     /// A row has a different number of cells than the header.
     WrongCellCount {
         path: PathBuf,
@@ -143,6 +152,17 @@ impl fmt::Display for DataError {
                  (feature columns: {})",
                 path.display(),
                 quoted_list(feature_names)
+            ),
+            DataError::ClassCount {
+                path,
+                found,
+                expected,
+                classes,
+            } => write!(
+                f,
+                "{}: found {found} classes but the model expects {expected} (classes: {})",
+                path.display(),
+                quoted_list(classes)
             ),
             DataError::WrongCellCount {
                 path,

@@ -1,0 +1,11 @@
+// Tensors kept in a `Vec` are not trained either.
+use autograd::typenum::U3;
+use autograd::{Module, Param, Rank1, Tensor};
+
+#[derive(Module)]
+struct Net {
+    layers: Vec<Tensor<Rank1<U3>>>,
+    b: Param<Tensor<Rank1<U3>>>,
+}
+
+fn main() {}
