@@ -589,3 +589,56 @@ fn cube_times(x: &Vector, w: &Vector) -> Vector {
 fn user_function_passes_gradcheck() {
     check_pair!(cube_times, cube_times_vjp, pair(15));
 }
+
+// ---- struct results ----
+
+/// A pair of vectors whose gradient is a pair with the same field names.
+#[derive(Clone, Debug)]
+struct Outputs {
+    product: Vector,
+    exp: Vector,
+}
+
+impl Differentiable for Outputs {
+    type Grad = Outputs;
+
+    fn zero_grad(&self) -> Outputs {
+        Outputs {
+            product: self.product.zero_grad(),
+            exp: self.exp.zero_grad(),
+        }
+    }
+}
+
+impl Accumulate for Outputs {
+    fn accumulate(&mut self, other: Self) {
+        self.product.accumulate(other.product);
+        self.exp.accumulate(other.exp);
+    }
+}
+
+impl Leaves<f64> for Outputs {
+    fn visit_leaves(&self, f: &mut dyn FnMut(&[f64])) {
+        self.product.visit_leaves(f);
+        self.exp.visit_leaves(f);
+    }
+
+    fn visit_leaves_mut(&mut self, f: &mut dyn FnMut(&mut [f64])) {
+        self.product.visit_leaves_mut(f);
+        self.exp.visit_leaves_mut(f);
+    }
+}
+
+#[differentiable]
+fn struct_output(x: &Vector, w: &Vector) -> Outputs {
+    let product = x * w;
+    Outputs {
+        exp: (&product + x).exp(),
+        product,
+    }
+}
+
+#[test]
+fn struct_output_passes_gradcheck() {
+    check_pair!(struct_output, struct_output_vjp, pair(16));
+}

@@ -68,7 +68,9 @@
 //!   `dims()`, `shape()`, `numel()`, `len()`); [`no_grad`] stops a gradient;
 //! - `if`/`else` and `match` on constant conditions (the arm that ran is
 //!   recorded in a [`Branch`]), `for` loops over ranges, an early `return` at
-//!   the end of a top-level `if`, and tuple results.
+//!   the end of a top-level `if`, and tuple and struct results (a struct's
+//!   gradient type must have the same field names, as the gradient structs
+//!   of `#[derive(Module)]` do).
 //!
 //! Arguments of primitive types (`usize`, `bool`, `f32`, ...) are constants;
 //! every other argument is differentiated unless it is marked `#[no_grad]`

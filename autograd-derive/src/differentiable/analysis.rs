@@ -78,6 +78,7 @@ pub fn used_vars(block: &Block) -> Vec<VarId> {
             Stmt::Call { call, .. } => call.operands.iter().for_each(|o| add(o.var)),
             Stmt::Alias { source, .. } => add(Some(*source)),
             Stmt::Tuple { elems, .. } => elems.iter().for_each(|o| add(o.var)),
+            Stmt::Struct { fields, .. } => fields.iter().for_each(|(_, o)| add(o.var)),
             Stmt::Untuple { source, .. } => add(source.var),
             Stmt::Branch { inputs, .. } => inputs.iter().for_each(|v| add(Some(*v))),
             Stmt::Loop { carried, inputs, .. } => {

@@ -83,6 +83,22 @@ impl Emitter<'_> {
                     }
                 }
             }
+            Stmt::Struct { var, fields, .. } => {
+                if !slots.contains(var) {
+                    return quote!();
+                }
+                let slot = self.slot(*var);
+                let accumulate = fields.iter().filter_map(|(field, value)| {
+                    let target = value.var.filter(|v| self.vars[*v].active)?;
+                    let target_slot = self.slot(target);
+                    Some(quote!(::autograd::accumulate_into(&mut #target_slot, grad.#field);))
+                });
+                quote! {
+                    if let Some(grad) = #slot {
+                        #(#accumulate)*
+                    }
+                }
+            }
             Stmt::Untuple { source, elems } => {
                 let Some(source) = source.var.filter(|v| self.vars[*v].active) else {
                     return quote!();

@@ -34,6 +34,14 @@ impl Emitter<'_> {
                 let elems = elems.iter().map(|e| &e.tokens);
                 quote!(let #name = (#(#elems,)*);)
             }
+            Stmt::Struct { var, path, fields } => {
+                let name = self.name(*var);
+                let fields = fields.iter().map(|(field, value)| {
+                    let value = &value.tokens;
+                    quote!(#field: #value)
+                });
+                quote!(let #name = #path { #(#fields),* };)
+            }
             Stmt::Untuple { source, elems } => {
                 let names: Vec<_> = elems.iter().map(|v| self.name(*v)).collect();
                 let saved = elems.iter().map(|v| {

@@ -111,6 +111,9 @@ pub enum Stmt {
     Alias { var: VarId, source: VarId, expr: TokenStream },
     /// `let name = (a, b, ...);`
     Tuple { var: VarId, elems: Vec<Operand> },
+    /// `let name = Path { field: a, ... };`, whose gradient struct has the
+    /// same field names (as `#[derive(Module)]` generates it).
+    Struct { var: VarId, path: TokenStream, fields: Vec<(Ident, Operand)> },
     /// `let (a, b, ...) = source;`
     Untuple { source: Operand, elems: Vec<VarId> },
     /// `if`/`else` or `match`: the arm that ran is recorded in a

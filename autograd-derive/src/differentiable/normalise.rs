@@ -406,11 +406,7 @@ impl Lowerer {
                 "`as` casts have no gradient; call `.cast()` on a tensor, or wrap the value in \
                  `::autograd::no_grad(..)` to read it as a constant",
             ),
-            Expr::Struct(structure) => self.error(
-                structure,
-                "building a struct from differentiated values is not supported in a \
-                 `#[differentiable]` function; return a tuple",
-            ),
+            Expr::Struct(structure) => self.lower_struct(structure, out, hint),
             Expr::Return(ret) => self.error(&ret.return_token, EARLY_RETURN),
             other => self.error(other, "this expression is not supported in a `#[differentiable]` function"),
         }
@@ -438,6 +434,29 @@ impl Lowerer {
         let var = self.new_var(&base, expr.span(), is_ref, false, Origin::Local);
         let name = &self.vars[var].name;
         out.push(Stmt::Const { mutable: false, expr: quote!(#name = #tokens) });
+        self.operand(var)
+    }
+
+    fn lower_struct(&mut self, structure: &syn::ExprStruct, out: &mut Vec<Stmt>, hint: Option<&Ident>) -> Operand {
+        if let Some(rest) = &structure.rest {
+            return self.error(
+                rest,
+                "`..base` in a struct built from differentiated values is not supported in a \
+                 `#[differentiable]` function; write every field",
+            );
+        }
+        let mut fields = Vec::new();
+        for field in &structure.fields {
+            let syn::Member::Named(name) = &field.member else {
+                return self.error(field, "a tuple struct built from differentiated values is not supported; name its fields");
+            };
+            let operand = self.lower_expr(&field.expr, out, Some(name));
+            fields.push((name.clone(), operand));
+        }
+        let base = hint.map_or_else(|| "output".to_string(), |h| h.to_string());
+        let var = self.new_var(&base, structure.span(), false, true, Origin::Local);
+        let path = structure.path.to_token_stream();
+        out.push(Stmt::Struct { var, path, fields });
         self.operand(var)
     }
 
