@@ -331,7 +331,7 @@ impl Neuron {
     }
 
     /// The return type is spelled out (not `Scalar`) so that the macro
-    /// sees a scalar output and generates `loss_grad`.
+    /// detects a scalar output and generates `loss_grad`.
     #[differentiable]
     fn loss(&self, #[no_grad] x: &Features, #[no_grad] y: &Scalar) -> Tensor<Rank0, f64> {
         let error = self.forward(x) - y;

@@ -21,8 +21,8 @@ pub struct Seed {
 }
 
 impl Emitter<'_> {
-    /// The statements that declare the slots of `block`, seed them, and run
-    /// its pullbacks in reverse. The slots of `keep` are declared even when
+    /// Emits the statements that declare the slots of `block`, seed them,
+    /// and run its pullbacks in reverse. The slots of `keep` are declared even when
     /// nothing reaches them, because the caller returns them.
     pub fn backward_block(&self, block: &Block, seeds: &[Seed], keep: &[VarId]) -> TokenStream {
         let mut slots: Vec<VarId> = keep.to_vec();
@@ -244,7 +244,8 @@ impl Emitter<'_> {
         (pattern, accumulate)
     }
 
-    /// The pullback of one arm: output cotangents in, input cotangents out.
+    /// Emits the pullback of one arm, which maps the output cotangents to the
+    /// input cotangents.
     pub fn arm_pullback(&self, arm: &Arm, inputs: &[VarId], outputs: &[VarId]) -> TokenStream {
         let mut params = Vec::new();
         let mut seeds = Vec::new();
@@ -266,9 +267,9 @@ impl Emitter<'_> {
         }
     }
 
-    /// The pullback of one loop iteration: the cotangents of the carried
-    /// values at the end of the iteration in; at its start, and of the
-    /// inputs, out.
+    /// Emits the pullback of one loop iteration. It maps the cotangents of
+    /// the carried values at the end of the iteration to their cotangents at
+    /// its start, followed by the cotangents of the inputs.
     pub fn loop_pullback(&self, body: &Block, carried: &[Carried], inputs: &[VarId]) -> TokenStream {
         let active: Vec<&Carried> = carried.iter().filter(|c| self.vars[c.start].active).collect();
         let params: Vec<Ident> = active.iter().map(|c| format_ident!("grad_{}_end", self.name(c.start))).collect();

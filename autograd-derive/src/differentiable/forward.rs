@@ -64,8 +64,8 @@ impl Emitter<'_> {
         }
     }
 
-    /// The VJP form of a call, with the span of the user's operator or name
-    /// so that a missing rule is reported there.
+    /// Emits the VJP form of a call, with the span of the user's operator or
+    /// name so that a missing rule is reported there.
     fn call_tokens(&self, call: &Call) -> TokenStream {
         let span = call.span;
         let by_ref = |o: &Operand| {

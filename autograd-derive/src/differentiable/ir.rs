@@ -3,7 +3,7 @@
 
 use proc_macro2::{Ident, Span, TokenStream};
 
-/// An index into [`Body::vars`].
+/// An index into the variables of the lowered function.
 pub type VarId = usize;
 
 /// Where a value comes from, which decides how its gradient leaves the
@@ -25,7 +25,7 @@ pub struct Var {
     /// The emitted binding; for a field, the name its gradient slot is built
     /// from.
     pub name: Ident,
-    /// How the value is written in emitted code (`h`, `self.l1.weight`).
+    /// The tokens of the value in emitted code (`h`, `self.l1.weight`).
     pub tokens: TokenStream,
     /// The value is a reference (`&Tensor`), not an owned value or a place.
     pub is_ref: bool,
@@ -77,7 +77,7 @@ pub struct Arm {
     pub outputs: Vec<Operand>,
 }
 
-/// What selects the arm.
+/// The expression that selects the arm.
 #[derive(Clone, Debug)]
 pub enum Selector {
     If(TokenStream),

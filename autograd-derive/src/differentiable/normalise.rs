@@ -144,8 +144,8 @@ impl Lowerer {
         finder.names.iter().any(|name| self.lookup(name).is_some_and(|v| self.vars[v].active))
     }
 
-    /// The expression with every local name replaced by its current emitted
-    /// name.
+    /// Returns the expression with every local name replaced by its current
+    /// emitted name.
     fn renamed(&self, expr: &Expr) -> TokenStream {
         let mut expr = expr.clone();
         let mut renamer = Renamer { lowerer: self };
@@ -333,7 +333,7 @@ impl Lowerer {
     // ---- expressions ----
 
     /// Lowers an expression to statements and returns the operand that
-    /// holds its value. `hint` names the value (the `let` it is bound to).
+    /// contains its value. `hint` names the value (the `let` it is bound to).
     pub fn lower_expr(&mut self, expr: &Expr, out: &mut Vec<Stmt>, hint: Option<&Ident>) -> Operand {
         // Assignments and control flow change variables even when the value
         // they produce is a constant.
@@ -412,8 +412,8 @@ impl Lowerer {
         }
     }
 
-    /// A value that does not depend on a differentiated input: literals and
-    /// constant paths stay inline, anything else is bound once.
+    /// Emits a value that does not depend on a differentiated input:
+    /// literals and constant paths stay inline, anything else is bound once.
     fn constant(&mut self, expr: &Expr, out: &mut Vec<Stmt>, hint: Option<&Ident>) -> Operand {
         let tokens = self.renamed(expr);
         if let Expr::Path(path) = expr {
@@ -899,8 +899,8 @@ fn restructure_returns(stmts: &[syn::Stmt]) -> Vec<syn::Stmt> {
     out
 }
 
-/// The statements of a block that ends with `return x;`, with `x` as its
-/// value instead.
+/// Returns the statements of a block that ends with `return x;`, with `x`
+/// as its value instead.
 fn strip_trailing_return(stmts: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
     let (last, init) = stmts.split_last()?;
     let syn::Stmt::Expr(Expr::Return(ret), _) = last else { return None };
