@@ -84,7 +84,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     // 3. The model, with PyTorch's default initialization of `nn.Linear`,
     //    and Adam. The optimizer allocates its moment estimates once, in the
     //    shape of the model's gradient type. There is no `parameters()` list
-    //    to pass: the model's type says which tensors are trainable.
+    //    to pass, because the model's type marks which tensors are trainable.
     let mut model = new_classifier(&mut rng);
     let mut adam = Adam::new(
         &model,
