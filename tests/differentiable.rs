@@ -642,3 +642,34 @@ fn struct_output(x: &Vector, w: &Vector) -> Outputs {
 fn struct_output_passes_gradcheck() {
     check_pair!(struct_output, struct_output_vjp, pair(16));
 }
+
+#[differentiable]
+fn loop_with_branch(x: &Vector, w: &Vector, steps: usize) -> Vector {
+    let mut h = x.clone();
+    let mut total = x * 0.0;
+    for i in 0..steps {
+        if i % 2 == 0 {
+            h = &h * w;
+        } else {
+            h = h + x;
+            total = total + &h;
+        }
+    }
+    h * total
+}
+
+#[test]
+fn branch_inside_loop_passes_gradcheck() {
+    for steps in [0, 1, 2, 5] {
+        check_pair!(loop_with_branch, loop_with_branch_vjp, pair(17), steps);
+    }
+}
+
+#[test]
+fn generated_backward_passes_gradcheck_at_zero() {
+    let zeros = (Vector::zeros(), Vector::zeros());
+    check_pair!(used_three_times, used_three_times_vjp, zeros);
+    check_pair!(shadowing, shadowing_vjp, zeros);
+    check_pair!(recurrence, recurrence_vjp, zeros, 3);
+    check_pair!(branch, branch_vjp, zeros, false, 1);
+}
