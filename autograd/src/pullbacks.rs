@@ -132,3 +132,31 @@ pub mod __private {
         pub use crate::{MatMul as _, MatMulT as _};
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_runs_only_needed_slots() {
+        let pullbacks = (|g: f64| g * 2.0, |_: f64| -> f64 { panic!("a skipped slot ran") });
+        let (first, NoGrad) = Pullbacks::pull(pullbacks, 3.0, (Need, Skip));
+        assert_eq!(first, 6.0);
+    }
+
+    #[test]
+    fn pull_gives_every_needed_slot_the_cotangent() {
+        let pullbacks = (|g: f64| g + 1.0, NoGrad, |g: f64| g * 10.0);
+        let (first, NoGrad, third) = Pullbacks::pull(pullbacks, 2.0, (Need, Skip, Need));
+        assert_eq!(first, 3.0);
+        assert_eq!(third, 20.0);
+    }
+
+    #[test]
+    fn pull_calls_a_joint_pullback_once() {
+        let joint = |g: f64| (g, 2.0 * g);
+        let (a, b) = Pullbacks::pull(joint, 1.5, (Need, Skip));
+        assert_eq!(a, 1.5);
+        assert_eq!(b, 3.0);
+    }
+}
