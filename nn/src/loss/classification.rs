@@ -21,7 +21,7 @@ pub struct ClassIndices<'a, N: Dim, C: Dim> {
     classes: C,
 }
 
-/// Why a slice of class indices does not fit a batch.
+/// The reason a slice of class indices does not fit a batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClassIndexError {
     /// The slice has another length than the batch axis of the type.
@@ -144,8 +144,8 @@ pub trait CrossEntropyTarget<N: Dim, C: Dim, E: Float, D: Storage<Rank2<N, C>, E
     /// into `row`, which has one element per class.
     fn write_distribution(&self, i: usize, row: &mut [E]);
 
-    /// The target's gradient from the log-probabilities, the cotangent of each
-    /// sample's loss and the label smoothing.
+    /// Computes the target's gradient from the log-probabilities, the
+    /// cotangent of each sample's loss and the label smoothing.
     fn grad(log_probs: Tensor<Rank2<N, C>, E, D>, cotangents: &[E], label_smoothing: E) -> Self::Grad;
 }
 
@@ -217,8 +217,8 @@ where
     }
 }
 
-/// The per-sample losses, their gradient with respect to the logits (for a
-/// unit cotangent) and the log-probabilities.
+/// Computes the per-sample losses, their gradient with respect to the logits
+/// (for a unit cotangent) and the log-probabilities.
 #[allow(clippy::type_complexity)]
 #[track_caller]
 fn cross_entropy_parts<N, C, E, D, T>(
@@ -254,7 +254,7 @@ where
         let lse = max + lsm.iter().map(|&v| (v - max).exp()).sum::<E>().ln();
         lsm.iter_mut().for_each(|v| *v -= lse);
 
-        // g holds the smoothed target t' = (1 - ε) t + ε / C, then
+        // g contains the smoothed target t' = (1 - ε) t + ε / C, then
         // ∂loss/∂x = (Σ t') softmax(x) - t'.
         target.write_distribution(i, g);
         g.iter_mut().for_each(|t| *t = (E::ONE - label_smoothing) * *t + uniform);
