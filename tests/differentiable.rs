@@ -412,49 +412,10 @@ impl Layer {
     }
 }
 
-// NOTE: `#[derive(Module)]` on a struct nesting `Layer` overflows the
-// trait solver with f64 parameters, so the outer model's gradient struct is
-// written by hand.
-#[derive(Clone)]
+#[derive(Module, Clone)]
 struct Mlp {
     hidden: Layer,
     out: Param<Vector>,
-}
-
-#[derive(Clone, Debug)]
-struct MlpGrads {
-    hidden: <Layer as Differentiable>::Grad,
-    out: Vector,
-}
-
-impl Differentiable for Mlp {
-    type Grad = MlpGrads;
-
-    fn zero_grad(&self) -> MlpGrads {
-        MlpGrads {
-            hidden: self.hidden.zero_grad(),
-            out: self.out.zero_grad(),
-        }
-    }
-}
-
-impl Accumulate for MlpGrads {
-    fn accumulate(&mut self, other: Self) {
-        self.hidden.accumulate(other.hidden);
-        self.out.accumulate(other.out);
-    }
-}
-
-impl Leaves<f64> for MlpGrads {
-    fn visit_leaves(&self, f: &mut dyn FnMut(&[f64])) {
-        self.hidden.visit_leaves(f);
-        self.out.visit_leaves(f);
-    }
-
-    fn visit_leaves_mut(&mut self, f: &mut dyn FnMut(&mut [f64])) {
-        self.hidden.visit_leaves_mut(f);
-        self.out.visit_leaves_mut(f);
-    }
 }
 
 impl Mlp {
