@@ -634,3 +634,18 @@ fn generated_backward_passes_gradcheck_at_zero() {
     check_pair!(recurrence, recurrence_vjp, zeros, 3);
     check_pair!(branch, branch_vjp, zeros, false, 1);
 }
+
+#[differentiable]
+fn constant_becomes_active_in_loop(x: &Vector, w: &Vector, #[no_grad] offset: &Vector) -> Vector {
+    let mut acc = offset * 2.0;
+    for _ in 0..2 {
+        acc = acc * x + w;
+    }
+    acc
+}
+
+#[test]
+fn loop_carrying_a_constant_passes_gradcheck() {
+    let offset: Vector = random(30);
+    check_pair!(constant_becomes_active_in_loop, constant_becomes_active_in_loop_vjp, pair(18), &offset);
+}
