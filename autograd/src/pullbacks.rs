@@ -1,10 +1,10 @@
 //! Runtime support for code that `#[differentiable]` generates.
 //!
-//! A VJP form returns its pullbacks in one of two shapes: a primitive returns
-//! a tuple with one pullback per argument (and [`NoGrad`] in the slots of
-//! arguments without a gradient), while a `#[differentiable]` function
-//! returns one closure that computes the gradients of all its arguments at
-//! once. [`Pullbacks`] runs either shape, so generated code can call a
+//! A VJP form returns its pullbacks in one of two shapes. A primitive returns
+//! a tuple with one pullback per argument, and [`NoGrad`] in the slots of
+//! arguments without a gradient. A `#[differentiable]` function returns one
+//! closure that computes the gradients of all its arguments at once.
+//! [`Pullbacks`] runs either shape, so generated code can call a
 //! primitive and another differentiable function the same way. The mask
 //! ([`Need`] or [`Skip`] per argument) says which gradients the caller uses:
 //! a tuple of pullbacks runs only the [`Need`] slots.
@@ -104,7 +104,7 @@ impl_pullback_tuple!(P0 M0 0, P1 M1 1, P2 M2 2, P3 M3 3, P4 M4 4; P5 M5 5);
 impl_pullback_tuple!(P0 M0 0, P1 M1 1, P2 M2 2, P3 M3 3, P4 M4 4, P5 M5 5; P6 M6 6);
 impl_pullback_tuple!(P0 M0 0, P1 M1 1, P2 M2 2, P3 M3 3, P4 M4 4, P5 M5 5, P6 M6 6; P7 M7 7);
 
-/// The record of which branch of an `if` or `match` ran, holding that
+/// The record of which branch of an `if` or `match` ran, with that
 /// branch's pullback. A `match` with more arms nests `Else`.
 #[derive(Clone, Copy, Debug)]
 pub enum Branch<A, B> {
