@@ -412,49 +412,10 @@ impl Layer {
     }
 }
 
-// NOTE: `#[derive(Module)]` on a struct nesting `Layer` overflows the
-// trait solver with f64 parameters, so the outer model's gradient struct is
-// written by hand.
-#[derive(Clone)]
+#[derive(Module, Clone)]
 struct Mlp {
     hidden: Layer,
     out: Param<Vector>,
-}
-
-#[derive(Clone, Debug)]
-struct MlpGrads {
-    hidden: <Layer as Differentiable>::Grad,
-    out: Vector,
-}
-
-impl Differentiable for Mlp {
-    type Grad = MlpGrads;
-
-    fn zero_grad(&self) -> MlpGrads {
-        MlpGrads {
-            hidden: self.hidden.zero_grad(),
-            out: self.out.zero_grad(),
-        }
-    }
-}
-
-impl Accumulate for MlpGrads {
-    fn accumulate(&mut self, other: Self) {
-        self.hidden.accumulate(other.hidden);
-        self.out.accumulate(other.out);
-    }
-}
-
-impl Leaves<f64> for MlpGrads {
-    fn visit_leaves(&self, f: &mut dyn FnMut(&[f64])) {
-        self.hidden.visit_leaves(f);
-        self.out.visit_leaves(f);
-    }
-
-    fn visit_leaves_mut(&mut self, f: &mut dyn FnMut(&mut [f64])) {
-        self.hidden.visit_leaves_mut(f);
-        self.out.visit_leaves_mut(f);
-    }
 }
 
 impl Mlp {
@@ -641,4 +602,50 @@ fn struct_output(x: &Vector, w: &Vector) -> Outputs {
 #[test]
 fn struct_output_passes_gradcheck() {
     check_pair!(struct_output, struct_output_vjp, pair(16));
+}
+
+#[differentiable]
+fn loop_with_branch(x: &Vector, w: &Vector, steps: usize) -> Vector {
+    let mut h = x.clone();
+    let mut total = x * 0.0;
+    for i in 0..steps {
+        if i % 2 == 0 {
+            h = &h * w;
+        } else {
+            h = h + x;
+            total = total + &h;
+        }
+    }
+    h * total
+}
+
+#[test]
+fn branch_inside_loop_passes_gradcheck() {
+    for steps in [0, 1, 2, 5] {
+        check_pair!(loop_with_branch, loop_with_branch_vjp, pair(17), steps);
+    }
+}
+
+#[test]
+fn generated_backward_passes_gradcheck_at_zero() {
+    let zeros = (Vector::zeros(), Vector::zeros());
+    check_pair!(used_three_times, used_three_times_vjp, zeros);
+    check_pair!(shadowing, shadowing_vjp, zeros);
+    check_pair!(recurrence, recurrence_vjp, zeros, 3);
+    check_pair!(branch, branch_vjp, zeros, false, 1);
+}
+
+#[differentiable]
+fn constant_becomes_active_in_loop(x: &Vector, w: &Vector, #[no_grad] offset: &Vector) -> Vector {
+    let mut acc = offset * 2.0;
+    for _ in 0..2 {
+        acc = acc * x + w;
+    }
+    acc
+}
+
+#[test]
+fn loop_carrying_a_constant_passes_gradcheck() {
+    let offset: Vector = random(30);
+    check_pair!(constant_becomes_active_in_loop, constant_becomes_active_in_loop_vjp, pair(18), &offset);
 }

@@ -186,6 +186,8 @@ impl Emitter<'_> {
 
         // Zeros (for the receiver) or clones (for other arguments) that give
         // the gradients nothing reached their shape.
+        // NOTE: on the inline device the clone copies the argument's array on
+        // every call, even when the backward pass reaches the argument.
         let mut saves = TokenStream::new();
         let mut finals = TokenStream::new();
         let mut results = Vec::new();

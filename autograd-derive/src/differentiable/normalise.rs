@@ -133,6 +133,14 @@ impl Lowerer {
         }
     }
 
+    /// The operand of `var` as the user wrote it at `span`, so that a type
+    /// error in generated code points at this use.
+    fn operand_at(&self, var: VarId, span: Span) -> Operand {
+        let mut operand = self.operand(var);
+        operand.tokens = respan(operand.tokens, span);
+        operand
+    }
+
     fn is_active(&self, operand: &Operand) -> bool {
         operand.var.is_some_and(|v| self.vars[v].active)
     }
@@ -360,7 +368,7 @@ impl Lowerer {
 
         match expr {
             Expr::Path(path) => match path.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
-                Some(var) => self.operand(var),
+                Some(var) => self.operand_at(var, path.span()),
                 None => self.constant(expr, out, hint),
             },
             Expr::Field(field) => self.lower_field(field, out),
@@ -418,7 +426,7 @@ impl Lowerer {
         let tokens = self.renamed(expr);
         if let Expr::Path(path) = expr {
             if let Some(var) = path.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
-                return self.operand(var);
+                return self.operand_at(var, path.span());
             }
         }
         let inline = match expr {
