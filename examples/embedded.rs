@@ -20,7 +20,11 @@ use nn::loss::binary_cross_entropy_with_logits_vjp;
 use nn::optim::{Adam, AdamConfig, Optimizer};
 
 /// `Linear(2, 8)`, tanh, `Linear(8, 1)`, returning logits.
-type Model = (Linear<U2, U8, f32, Inline>, Tanh, Linear<U8, U1, f32, Inline>);
+type Model = (
+    Linear<U2, U8, f32, Inline>,
+    Tanh,
+    Linear<U8, U1, f32, Inline>,
+);
 type Grads = <Model as Module>::Grads;
 type Batch = Tensor<Rank2<U4, U2>, f32, Inline>;
 type Labels = Tensor<Rank2<U4, U1>, f32, Inline>;
@@ -28,14 +32,24 @@ type Labels = Tensor<Rank2<U4, U1>, f32, Inline>;
 const STEPS: usize = 500;
 
 fn main() {
-    println!("model:           {:>4} bytes, {} parameters", size_of::<Model>(), Model::NUM_PARAMS);
+    println!(
+        "model:           {:>4} bytes, {} parameters",
+        size_of::<Model>(),
+        Model::NUM_PARAMS
+    );
     println!("gradients:       {:>4} bytes", size_of::<Grads>());
     println!("Adam state:      {:>4} bytes", size_of::<Adam<Model>>());
     println!("batch of inputs: {:>4} bytes", size_of::<Batch>());
 
     let mut rng = Rng::seed_from_u64(0);
     let mut model: Model = (Linear::new(&mut rng), Tanh::new(), Linear::new(&mut rng));
-    let mut adam = Adam::new(&model, AdamConfig { lr: 0.05, ..AdamConfig::default() });
+    let mut adam = Adam::new(
+        &model,
+        AdamConfig {
+            lr: 0.05,
+            ..AdamConfig::default()
+        },
+    );
     let x: Batch = Tensor::from_array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]);
     let labels: Labels = Tensor::from_array([[0.0], [1.0], [1.0], [0.0]]);
 
@@ -51,11 +65,19 @@ fn main() {
 
     let probabilities = model.forward(&x).sigmoid();
     let mut learned = true;
-    for (i, (&p, &label)) in probabilities.as_slice().iter().zip(labels.as_slice()).enumerate() {
+    for (i, (&p, &label)) in probabilities
+        .as_slice()
+        .iter()
+        .zip(labels.as_slice())
+        .enumerate()
+    {
         let [a, b] = [x.get([i, 0]), x.get([i, 1])];
         let correct = (p > 0.5) == (label > 0.5);
         learned &= correct;
-        println!("{a} xor {b}: {p:.4} (label {label}){}", if correct { "" } else { "  WRONG" });
+        println!(
+            "{a} xor {b}: {p:.4} (label {label}){}",
+            if correct { "" } else { "  WRONG" }
+        );
     }
     if !learned {
         eprintln!("error: the network did not learn XOR in {STEPS} steps");

@@ -12,7 +12,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use autograd::typenum::{U3, U4, U5, U8};
-use autograd::{differentiable, Cpu, Inline, Module, Param, Rank0, Rank1, Rank2, Rng, Storage, Tensor};
+use autograd::{
+    differentiable, Cpu, Inline, Module, Param, Rank0, Rank1, Rank2, Rng, Storage, Tensor,
+};
 use nn::layers::{Forward, Linear, Relu};
 use nn::loss::{cross_entropy_vjp, mse_loss_vjp, ClassIndices};
 use nn::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
@@ -57,15 +59,15 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-/// The number of heap allocations that `f` makes on this thread.
+/// Counts the heap allocations that `f` makes on this thread.
 fn allocations_during(f: impl FnOnce()) -> usize {
     let before = ALLOCATIONS.with(Cell::get);
     f();
     ALLOCATIONS.with(Cell::get) - before
 }
 
-/// The allocation count of each of `steps` calls of `step`, after one
-/// warm-up call.
+/// Runs `step` once as a warm-up, then counts the allocations of each of
+/// the next `steps` calls.
 fn allocations_per_step(steps: usize, mut step: impl FnMut()) -> Vec<usize> {
     step();
     let mut counts = Vec::with_capacity(steps);
@@ -105,7 +107,13 @@ impl<D: Storage<Rank1<U5>, f32> + Storage<Rank0, f32>> Neuron<D> {
 fn neuron_allocations<D: Storage<Rank1<U5>, f32> + Storage<Rank0, f32>>() -> Vec<usize> {
     let mut rng = Rng::seed_from_u64(1);
     let mut model = Neuron::<D>::new(&mut rng);
-    let mut sgd = Sgd::new(&model, SgdConfig { lr: 0.5, ..SgdConfig::default() });
+    let mut sgd = Sgd::new(
+        &model,
+        SgdConfig {
+            lr: 0.5,
+            ..SgdConfig::default()
+        },
+    );
     let x: Tensor<Rank1<U5>, f32, D> = Tensor::randn(&mut rng);
     let target: Tensor<Rank0, f32, D> = Tensor::scalar(1.0);
 
@@ -137,7 +145,13 @@ where
 {
     let mut rng = Rng::seed_from_u64(2);
     let mut model: Mlp<D> = (Linear::new(&mut rng), Relu::new(), Linear::new(&mut rng));
-    let mut adam = Adam::new(&model, AdamConfig { lr: 0.01, ..AdamConfig::default() });
+    let mut adam = Adam::new(
+        &model,
+        AdamConfig {
+            lr: 0.01,
+            ..AdamConfig::default()
+        },
+    );
     let x: Tensor<Rank2<U4, U4>, f32, D> = Tensor::randn(&mut rng);
     let labels = [0, 2, 1, 2];
     let targets = ClassIndices::<U4, U3>::from_array(&labels).unwrap();

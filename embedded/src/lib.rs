@@ -54,23 +54,29 @@ pub const NEURON_NUM_PARAMS: usize = <Neuron as StaticModule>::NUM_PARAMS;
 pub const MLP_BATCH: usize = 4;
 
 /// The classifier `Linear(4, 8)`, ReLU, `Linear(8, 3)`.
-type Mlp = (Linear<U4, U8, f32, Inline>, Relu<f32>, Linear<U8, U3, f32, Inline>);
+type Mlp = (
+    Linear<U4, U8, f32, Inline>,
+    Relu<f32>,
+    Linear<U8, U3, f32, Inline>,
+);
 
 /// The number of parameters of the classifier: `0.weight` (8×4), `0.bias`
 /// (8), `2.weight` (3×8), `2.bias` (3), in this order.
 pub const MLP_NUM_PARAMS: usize = <Mlp as StaticModule>::NUM_PARAMS;
 
-/// Returns the neuron's output for `x`; `params` holds the 5 weights, then
+/// Returns the neuron's output for `x`; `params` contains the 5 weights, then
 /// the bias.
 #[no_mangle]
 pub extern "C" fn embedded_neuron_predict(params: &[f32; NEURON_NUM_PARAMS], x: &[f32; 5]) -> f32 {
-    Neuron::from_params(params).forward(&Tensor::from_array(*x)).item()
+    Neuron::from_params(params)
+        .forward(&Tensor::from_array(*x))
+        .item()
 }
 
 /// Runs one SGD step of the neuron on one sample with the squared error,
 /// and returns the loss before the step.
 ///
-/// `params` holds the 5 weights, then the bias, and is updated in place.
+/// `params` contains the 5 weights, then the bias, and is updated in place.
 #[no_mangle]
 pub extern "C" fn embedded_neuron_train_step(
     params: &mut [f32; NEURON_NUM_PARAMS],
@@ -94,7 +100,7 @@ pub extern "C" fn embedded_neuron_train_step(
 /// Runs one SGD step of the 4-8-3 classifier on a batch of four samples
 /// with cross entropy, and returns the loss before the step.
 ///
-/// `params` holds the parameters in the order of [`MLP_NUM_PARAMS`] and is
+/// `params` contains the parameters in the order of [`MLP_NUM_PARAMS`] and is
 /// updated in place. `labels` are class indices in `0..3`; for any other
 /// index the function returns NaN and leaves `params` unchanged.
 #[no_mangle]
@@ -108,9 +114,15 @@ pub extern "C" fn embedded_mlp_train_step(
         return f32::NAN;
     };
     let mut model: Mlp = (
-        Linear { weight: Param::new(Tensor::zeros()), bias: Param::new(Tensor::zeros()) },
+        Linear {
+            weight: Param::new(Tensor::zeros()),
+            bias: Param::new(Tensor::zeros()),
+        },
         Relu::new(),
-        Linear { weight: Param::new(Tensor::zeros()), bias: Param::new(Tensor::zeros()) },
+        Linear {
+            weight: Param::new(Tensor::zeros()),
+            bias: Param::new(Tensor::zeros()),
+        },
     );
     load_params(&mut model, params);
 
@@ -125,7 +137,13 @@ pub extern "C" fn embedded_mlp_train_step(
 }
 
 fn sgd<M: Module>(model: &M, lr: f32) -> Sgd<M> {
-    Sgd::new(model, SgdConfig { lr: f64::from(lr), ..SgdConfig::default() })
+    Sgd::new(
+        model,
+        SgdConfig {
+            lr: f64::from(lr),
+            ..SgdConfig::default()
+        },
+    )
 }
 
 /// Copies `params` into the model's parameters in state-dict order.
