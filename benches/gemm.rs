@@ -1,8 +1,8 @@
 //! Times the matrix-product kernels that `autograd/src/gemm.rs` can route to,
 //! on the shapes that the training examples multiply.
 //!
-//! `cargo bench --bench gemm` prints two Markdown tables: GFLOP/s per kernel
-//! and product, and a size sweep of the plain loop against the blocked
+//! `cargo bench --bench gemm --features compare-kernels` prints two Markdown
+//! tables: GFLOP/s per kernel and product, and a size sweep of the plain loop against the blocked
 //! kernels that places `BLOCKED_MIN_FLOPS`. `-- products` or `-- sweep` prints
 //! only one of them. `benches/gemm_torch.py` times `torch.mm` on the same
 //! products. Every kernel runs on one thread.
@@ -20,7 +20,8 @@ const WARM_UP: Duration = Duration::from_millis(30);
 const MIN_SAMPLE: Duration = Duration::from_millis(2);
 const SAMPLES: usize = 41;
 
-/// Which operand is stored transposed and read through swapped strides.
+/// The storage of the operands: which one, if any, is read transposed
+/// through swapped strides.
 #[derive(Clone, Copy, PartialEq)]
 enum Layout {
     /// `a` is `[m, k]`, `b` is `[k, n]`, both row-major.
@@ -41,10 +42,11 @@ impl Layout {
     }
 }
 
-/// One product: `c[m, n] = a[m, k] · b[k, n]` with operands stored as `layout` says.
+/// One product `c[m, n] = a[m, k] · b[k, n]`, with operands stored as
+/// `layout` describes.
 #[derive(Clone, Copy)]
 struct Product {
-    what: &'static str,
+    name: &'static str,
     m: usize,
     k: usize,
     n: usize,
@@ -238,8 +240,8 @@ fn autograd_routed<E: Elem>(p: &Product, a: &[E], b: &[E], c: &mut [E]) {
 
 type Kernel<E> = fn(&Product, &[E], &[E], &mut [E]);
 
-/// Deterministic operands in `[-1, 1)`, stored as `p.layout` says, and a
-/// zeroed output.
+/// Deterministic operands in `[-1, 1)`, stored as `p.layout` describes,
+/// and a zeroed output.
 fn operands<E: Elem>(p: &Product) -> (Vec<E>, Vec<E>, Vec<E>) {
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     let mut next = move || {
@@ -253,8 +255,37 @@ fn operands<E: Elem>(p: &Product) -> (Vec<E>, Vec<E>, Vec<E>) {
     (a, b, vec![E::ZERO; p.m * p.n])
 }
 
-/// The median time of one call of `call`, in seconds.
-fn median_seconds(mut call: impl FnMut()) -> f64 {
+/// A call of one kernel on its own operands, ready to be timed.
+type Timed = Box<dyn FnMut()>;
+
+/// Measures the GFLOP/s of each call on `p`: the median of `SAMPLES`
+/// samples. The calls take turns sample by sample, so that a change in the
+/// load of a shared machine hits every kernel of a row alike.
+fn median_gflops(p: &Product, mut calls: Vec<Timed>) -> Vec<f64> {
+    let reps: Vec<u32> = calls.iter_mut().map(calibrate).collect();
+
+    let mut samples = vec![Vec::with_capacity(SAMPLES); calls.len()];
+    for _ in 0..SAMPLES {
+        for ((call, &reps), samples) in calls.iter_mut().zip(&reps).zip(&mut samples) {
+            let t = Instant::now();
+            for _ in 0..reps {
+                call();
+            }
+            samples.push(t.elapsed().as_secs_f64() / f64::from(reps));
+        }
+    }
+
+    samples
+        .into_iter()
+        .map(|mut samples| {
+            samples.sort_by(f64::total_cmp);
+            p.flops() / samples[SAMPLES / 2] / 1e9
+        })
+        .collect()
+}
+
+/// Runs `call` for `WARM_UP` and returns how many calls last `MIN_SAMPLE`.
+fn calibrate(call: &mut Timed) -> u32 {
     let start = Instant::now();
     let mut warm_up_calls = 0u32;
     while start.elapsed() < WARM_UP {
@@ -262,33 +293,20 @@ fn median_seconds(mut call: impl FnMut()) -> f64 {
         warm_up_calls += 1;
     }
     let per_call = start.elapsed().as_secs_f64() / f64::from(warm_up_calls);
-    let reps = (MIN_SAMPLE.as_secs_f64() / per_call).ceil().max(1.0) as u32;
-
-    let mut samples: Vec<f64> = (0..SAMPLES)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..reps {
-                call();
-            }
-            t.elapsed().as_secs_f64() / f64::from(reps)
-        })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    samples[SAMPLES / 2]
+    (MIN_SAMPLE.as_secs_f64() / per_call).ceil().max(1.0) as u32
 }
 
-/// Times `kernel` on `p` after checking its output against the plain loop.
-fn gflops<E: Elem>(p: &Product, kernel: Kernel<E>) -> f64 {
-    let (a, b, mut c) = operands::<E>(p);
+/// Prepares `kernel` on fresh operands after checking its output against
+/// the plain loop.
+fn dynamic_call<E: Elem>(p: &Product, kernel: Kernel<E>) -> Timed {
+    let p = *p;
+    let (a, b, mut c) = operands::<E>(&p);
     let mut expected = c.clone();
-    autograd_loop(p, &a, &b, &mut expected);
-    kernel(p, &a, &b, &mut c);
-    check_close(p, &c, &expected);
+    autograd_loop(&p, &a, &b, &mut expected);
+    kernel(&p, &a, &b, &mut c);
+    check_close(&p, &c, &expected);
 
-    let seconds = median_seconds(|| {
-        kernel(p, black_box(&a), black_box(&b), black_box(&mut c));
-    });
-    p.flops() / seconds / 1e9
+    Box::new(move || kernel(&p, black_box(&a), black_box(&b), black_box(&mut c)))
 }
 
 fn check_close<E: Elem>(p: &Product, got: &[E], expected: &[E]) {
@@ -306,15 +324,15 @@ fn check_close<E: Elem>(p: &Product, got: &[E], expected: &[E]) {
     }
 }
 
-/// Times nalgebra's static-size product (`SMatrix`, column-major) on `p`.
+/// Prepares nalgebra's static-size product (`SMatrix`, column-major) on `p`.
 ///
-/// A row-major `[r, c]` buffer read column-major is the `c × r` transpose, so
-/// the row-major `c = a · b` is the column-major `cᵀ = bᵀ · aᵀ`, which needs no
-/// copy; `a · bᵀ` is `cᵀ = b · aᵀ`, nalgebra's `gemm_tr`. `aᵀ · b` has no
-/// copy-free form and is not timed.
+/// A row-major `[r, c]` buffer read column-major is the `c × r` transpose.
+/// So the row-major `c = a · b` is the column-major `cᵀ = bᵀ · aᵀ`, which
+/// needs no copy, and `a · bᵀ` is `cᵀ = b · aᵀ`, nalgebra's `gemm_tr`.
+/// `aᵀ · b` has no copy-free form and returns `None`.
 fn nalgebra_static<E: Elem, const M: usize, const K: usize, const N: usize>(
     p: &Product,
-) -> Option<f64> {
+) -> Option<Timed> {
     assert_eq!(
         (p.m, p.k, p.n),
         (M, K, N),
@@ -326,48 +344,48 @@ fn nalgebra_static<E: Elem, const M: usize, const K: usize, const N: usize>(
     let mut expected = c.clone();
     autograd_loop(p, &a, &b, &mut expected);
 
-    let seconds = match p.layout {
+    match p.layout {
         Layout::Nn => {
             let bt = Box::new(SMatrix::<E, N, K>::from_column_slice(&b));
             ct.gemm(E::ONE, &*bt, &*at, E::ZERO);
             check_close(p, ct.as_slice(), &expected);
-            median_seconds(|| {
+            Some(Box::new(move || {
                 black_box(&mut *ct).gemm(E::ONE, black_box(&*bt), black_box(&*at), E::ZERO)
-            })
+            }))
         }
         Layout::Nt => {
             let w_col_major = Box::new(SMatrix::<E, K, N>::from_column_slice(&b));
             ct.gemm_tr(E::ONE, &*w_col_major, &*at, E::ZERO);
             check_close(p, ct.as_slice(), &expected);
-            median_seconds(|| {
+            Some(Box::new(move || {
                 black_box(&mut *ct).gemm_tr(
                     E::ONE,
                     black_box(&*w_col_major),
                     black_box(&*at),
                     E::ZERO,
                 )
-            })
+            }))
         }
-        Layout::Tn => return None,
-    };
-    Some(p.flops() / seconds / 1e9)
+        Layout::Tn => None,
+    }
 }
 
-/// The products of the training examples, each with its static-size timer.
+/// Lists the products of the training examples, each with the constructor
+/// of its static-size call.
 #[allow(clippy::type_complexity)]
-fn products() -> Vec<(&'static str, Product, fn(&Product) -> Option<f64>)> {
+fn products() -> Vec<(&'static str, Product, fn(&Product) -> Option<Timed>)> {
     macro_rules! product {
-        ($e:ty, $what:expr, $m:literal, $k:literal, $n:literal, $layout:ident) => {
+        ($e:ty, $name:expr, $m:literal, $k:literal, $n:literal, $layout:ident) => {
             (
                 stringify!($e),
                 Product {
-                    what: $what,
+                    name: $name,
                     m: $m,
                     k: $k,
                     n: $n,
                     layout: Layout::$layout,
                 },
-                nalgebra_static::<$e, $m, $k, $n> as fn(&Product) -> Option<f64>,
+                nalgebra_static::<$e, $m, $k, $n> as fn(&Product) -> Option<Timed>,
             )
         };
     }
@@ -390,37 +408,33 @@ fn products() -> Vec<(&'static str, Product, fn(&Product) -> Option<f64>)> {
 }
 
 fn print_products() {
-    println!("| product | m×k×n | type | SMatrix | DMatrix | matrixmultiply | gemm crate | plain loop | gemm.rs routed |");
+    println!(
+        "| product | m×k×n | type | SMatrix | DMatrix | matrixmultiply | gemm crate | plain loop | gemm.rs routed |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
-    for (ty, p, static_timer) in products() {
-        let dynamic: Vec<f64> = if ty == "f32" {
-            dynamic_kernels::<f32>()
-                .into_iter()
-                .map(|kernel| gflops(&p, kernel))
-                .collect()
+    for (ty, p, static_call) in products() {
+        let mut calls: Vec<Timed> = static_call(&p).into_iter().collect();
+        let has_static = !calls.is_empty();
+        if ty == "f32" {
+            calls.extend(dynamic_kernels::<f32>().map(|kernel| dynamic_call(&p, kernel)));
         } else {
-            dynamic_kernels::<f64>()
-                .into_iter()
-                .map(|kernel| gflops(&p, kernel))
-                .collect()
-        };
-        let fixed = static_timer(&p).map_or("—".to_string(), |g| format!("{g:.2}"));
-        print!(
-            "| {} | {}×{}×{} {} | {ty} | {fixed} |",
-            p.what,
-            p.m,
-            p.k,
-            p.n,
-            p.layout.label()
-        );
-        for g in dynamic {
+            calls.extend(dynamic_kernels::<f64>().map(|kernel| dynamic_call(&p, kernel)));
+        }
+        let gflops = median_gflops(&p, calls);
+
+        let (m, k, n, layout) = (p.m, p.k, p.n, p.layout.label());
+        print!("| {} | {m}×{k}×{n} {layout} | {ty} |", p.name);
+        if !has_static {
+            print!(" — |");
+        }
+        for g in gflops {
             print!(" {g:.2} |");
         }
         println!();
     }
 }
 
-/// nalgebra dynamic, matrixmultiply, gemm crate, plain loop, routed.
+/// Lists the kernels of the table after `SMatrix`, in column order.
 fn dynamic_kernels<E: Elem>() -> [Kernel<E>; 5] {
     [
         nalgebra_dynamic,
@@ -433,10 +447,12 @@ fn dynamic_kernels<E: Elem>() -> [Kernel<E>; 5] {
 
 /// Sizes around the crossover of the plain loop and the blocked kernels.
 fn print_sweep() {
-    let mut sizes: Vec<(usize, usize, usize)> = [2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64]
-        .iter()
-        .map(|&s| (s, s, s))
-        .collect();
+    let mut sizes: Vec<(usize, usize, usize)> = [
+        2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 16, 20, 24, 32, 48, 64,
+    ]
+    .iter()
+    .map(|&s| (s, s, s))
+    .collect();
     sizes.extend([
         (64, 8, 8),
         (8, 64, 8),
@@ -452,15 +468,15 @@ fn print_sweep() {
     for (m, k, n) in sizes {
         for layout in [Layout::Nn, Layout::Nt] {
             let p = Product {
-                what: "sweep",
+                name: "sweep",
                 m,
                 k,
                 n,
                 layout,
             };
-            let loop_g = gflops::<f32>(&p, autograd_loop);
-            let blocked = gflops::<f32>(&p, f32::matrixmultiply);
-            let crate_g = gflops::<f32>(&p, gemm_crate);
+            let calls = [autograd_loop, f32::matrixmultiply, gemm_crate]
+                .map(|kernel| dynamic_call::<f32>(&p, kernel));
+            let [loop_g, blocked, crate_g] = median_gflops(&p, calls.into()).try_into().unwrap();
             println!(
                 "| {m}×{k}×{n} | {} | {} | {loop_g:.2} | {blocked:.2} | {crate_g:.2} |",
                 m * k * n,

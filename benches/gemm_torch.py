@@ -2,9 +2,9 @@
 
 Run: /work/venv-torch/bin/python benches/gemm_torch.py
 Prints one Markdown table row per product, in the order of the Rust table,
-with GFLOP/s = 2·m·k·n / time. Each number is the median of SAMPLES
-samples; a sample times a loop of calls that lasts at least MIN_SAMPLE
-seconds, after WARM_UP seconds of untimed calls, as in the Rust benchmark.
+with GFLOP/s = 2·m·k·n / time. As in the Rust benchmark, each number is
+the median of SAMPLES samples. A sample times a loop of calls that lasts
+at least MIN_SAMPLE seconds, after WARM_UP seconds of untimed calls.
 """
 
 import platform
@@ -17,7 +17,7 @@ WARM_UP = 0.03
 MIN_SAMPLE = 0.002
 SAMPLES = 41
 
-# (what, m, k, n, layout, dtype); layout names which operand is stored
+# (name, m, k, n, layout, dtype); layout names which operand is stored
 # transposed and read through a transposed view, as in benches/gemm.rs.
 PRODUCTS = [
     ("outer product", 5, 1, 5, "a·b", torch.float32),
@@ -77,7 +77,7 @@ def main():
     print(f"warm-up {WARM_UP * 1e3:.0f} ms, median of {SAMPLES} samples of at least {MIN_SAMPLE * 1e3:.0f} ms, GFLOP/s\n")
     print("| product | m×k×n | type | torch.mm |")
     print("|---|---|---|---|")
-    for what, m, k, n, layout, dtype in PRODUCTS:
+    for name, m, k, n, layout, dtype in PRODUCTS:
         a, b = operands(m, k, n, layout, dtype)
         c = torch.empty(m, n, dtype=dtype)
         torch.mm(a, b, out=c)
@@ -85,7 +85,7 @@ def main():
         seconds = median_seconds(lambda: torch.mm(a, b, out=c))
         gflops = 2 * m * k * n / seconds / 1e9
         ty = "f32" if dtype == torch.float32 else "f64"
-        print(f"| {what} | {m}×{k}×{n} {layout} | {ty} | {gflops:.2f} |")
+        print(f"| {name} | {m}×{k}×{n} {layout} | {ty} | {gflops:.2f} |")
 
 
 if __name__ == "__main__":

@@ -258,3 +258,10 @@ fn cosine_annealing_reaches_eta_min_at_t_max() {
     assert!((scheduler.lr_at(10) - 0.001).abs() < 1e-17);
     assert!((scheduler.lr_at(5) - 0.0505).abs() < 1e-15);
 }
+
+#[test]
+#[should_panic(expected = "Adam: the model has no parameters to optimize")]
+fn optimizer_rejects_model_without_parameters() {
+    let activations: (nn::layers::Relu<f64>, nn::layers::Tanh<f64>) = Default::default();
+    let _ = Adam::new(&activations, AdamConfig::default());
+}

@@ -275,6 +275,52 @@ fn max_axis_nan_propagates() {
 }
 
 #[test]
+fn min_axis_values_and_grad() {
+    let x = one_to_six();
+    assert_eq!(x.min_axis::<0>().as_slice(), &[1.0, 2.0, 3.0]);
+    assert_eq!(x.min_axis::<1>().as_slice(), &[1.0, 4.0]);
+
+    let x: T2<U3, U4> = Tensor::randn(&mut rng(48));
+    check(|x: &T2<U3, U4>| x.min_axis::<0>(), |x| x.min_axis_vjp::<0>().map1(), &x);
+    check(|x: &T2<U3, U4>| x.min_axis::<1>(), |x| x.min_axis_vjp::<1>().map1(), &x);
+}
+
+#[test]
+fn min_axis_ties_go_to_first_index() {
+    let x: T2<U2, U3> = Tensor::from_array([[4.0, 1.0, 1.0], [0.0, 2.0, 0.0]]);
+    let (y, (pullback,)) = x.min_axis_vjp::<1>();
+    assert_eq!(y.as_slice(), &[1.0, 0.0]);
+    let grad = pullback(Tensor::from_array([1.0, 10.0]));
+    assert_eq!(grad.as_slice(), &[0.0, 1.0, 0.0, 10.0, 0.0, 0.0]);
+}
+
+#[test]
+fn var_axis_values() {
+    // Rows [1, 2, 3] and [4, 5, 6]: squared deviations 1 + 0 + 1 = 2 each.
+    // Columns [1, 4], [2, 5], [3, 6]: 2.25 + 2.25 = 4.5 each.
+    let x = one_to_six();
+    assert_close(x.var_axis::<1>(false).as_slice(), &[2.0 / 3.0, 2.0 / 3.0], 1e-15);
+    assert_close(x.var_axis::<1>(true).as_slice(), &[1.0, 1.0], 1e-15);
+    assert_close(x.var_axis::<0>(false).as_slice(), &[2.25, 2.25, 2.25], 1e-15);
+    assert_close(x.var_axis::<0>(true).as_slice(), &[4.5, 4.5, 4.5], 1e-15);
+}
+
+#[test]
+fn var_axis_grad_both_corrections() {
+    let x: T3<U2, U3, U2> = Tensor::randn(&mut rng(49));
+    for unbiased in [false, true] {
+        check(|x: &T3<U2, U3, U2>| x.var_axis::<1>(unbiased), |x| {
+            let (y, (pullback, _)) = x.var_axis_vjp::<1>(unbiased);
+            (y, pullback)
+        }, &x);
+        check(|x: &T3<U2, U3, U2>| x.var_axis::<2>(unbiased), |x| {
+            let (y, (pullback, _)) = x.var_axis_vjp::<2>(unbiased);
+            (y, pullback)
+        }, &x);
+    }
+}
+
+#[test]
 fn logsumexp_axis_values_and_extremes() {
     // Row 0: log(1 + 2 + 3) = log 6. Row 1: 1000 + log(1 + 1 + e^-2000).
     let x: T2<U2, U3> = Tensor::from_array([[0.0, 2f64.ln(), 3f64.ln()], [1000.0, 1000.0, -1000.0]]);
@@ -378,9 +424,11 @@ fn dot_value_and_grad() {
     let a: T1<U3> = Tensor::from_array([1.0, 2.0, 3.0]);
     let b: T1<U3> = Tensor::from_array([4.0, 5.0, 6.0]);
     assert_eq!(a.dot(&b).item(), 32.0);
+    assert_eq!(a.matmul(&b).item(), 32.0);
 
     let pair: (T1<U4>, T1<U4>) = (Tensor::randn(&mut rng(16)), Tensor::randn(&mut rng(17)));
     check(|(a, b): &(T1<U4>, T1<U4>)| a.dot(b), |(a, b)| a.dot_vjp(b).map2(), &pair);
+    check(|(a, b): &(T1<U4>, T1<U4>)| a.matmul(b), |(a, b)| a.matmul_vjp(b).map2(), &pair);
 }
 
 #[test]
@@ -703,6 +751,16 @@ fn select_per_row_rejects_out_of_range_class() {
 #[should_panic(expected = "select_per_row: expected one class index per row, 2 rows, found 3 indices")]
 fn select_per_row_rejects_wrong_index_count() {
     let _ = one_to_six().select_per_row(&[0, 1, 2]);
+}
+
+// ----------------------------------------------------------- compile errors
+
+/// Shape mistakes that PyTorch reports at run time fail to compile here, with
+/// the message committed beside each case in `tests/ui/structural`.
+#[test]
+fn structural_misuse_does_not_compile() {
+    let cases = trybuild::TestCases::new();
+    cases.compile_fail("tests/ui/structural/*.rs");
 }
 
 // ------------------------------------------------------------ inline device

@@ -10,16 +10,20 @@
 
 mod reference;
 
-use autograd::{Dyn, MatMul, Param, Rank0, Rank1, Rank2, Tensor};
+use autograd::typenum::{U2, U3, U4, U5};
+use autograd::{Dyn, MatMul, Module, Param, Rank0, Rank1, Rank2, Rng, Tensor};
+use nn::layers::{Forward, Linear, Relu};
 use nn::loss::{
-    binary_cross_entropy_with, binary_cross_entropy_with_logits_with_vjp, binary_cross_entropy_with_vjp, cross_entropy_with_vjp,
-    huber_loss_with_vjp, l1_loss_with_vjp, mse_loss_with_vjp, nll_loss_with_vjp, smooth_l1_loss_with_vjp,
-    ClassIndices, Mean, NoReduction, Sum,
+    binary_cross_entropy_with, binary_cross_entropy_with_logits_with_vjp,
+    binary_cross_entropy_with_vjp, cross_entropy_with_vjp, huber_loss_with_vjp, l1_loss_with_vjp,
+    mse_loss_with_vjp, nll_loss_with_vjp, smooth_l1_loss_with_vjp, ClassIndices, Mean, NoReduction,
+    Sum,
 };
 use nn::optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, AdamW, AdamWConfig, CosineAnnealingLr, ExponentialLr, LrScheduler,
-    Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig, StepLr,
+    Adagrad, AdagradConfig, Adam, AdamConfig, AdamW, AdamWConfig, CosineAnnealingLr, ExponentialLr,
+    LrScheduler, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig, StepLr,
 };
+use nn::weights::load_safetensors_bytes;
 use reference::{assert_close, nn_entry, Json, RefTensor};
 
 type Scalar = Tensor<Rank0, f64>;
@@ -29,7 +33,8 @@ type Matrix = Tensor<Rank2<Dyn, Dyn>, f64>;
 /// Copies a reference tensor into a vector, whatever its shape, since
 /// elementwise losses do not depend on the shape.
 fn flat(reference: &RefTensor) -> Vector {
-    Tensor::from_slice_with_shape(Rank1(Dyn(reference.data.len())), &reference.data).expect("length matches")
+    Tensor::from_slice_with_shape(Rank1(Dyn(reference.data.len())), &reference.data)
+        .expect("length matches")
 }
 
 fn scalar(reference: &RefTensor) -> Scalar {
@@ -41,19 +46,34 @@ fn matrix(reference: &RefTensor) -> Matrix {
     let [rows, cols] = reference.shape[..] else {
         panic!("expected a matrix, found shape {:?}", reference.shape)
     };
-    Tensor::from_slice_with_shape(Rank2(Dyn(rows), Dyn(cols)), &reference.data).expect("shape matches data")
+    Tensor::from_slice_with_shape(Rank2(Dyn(rows), Dyn(cols)), &reference.data)
+        .expect("shape matches data")
 }
 
 /// Reads the class indices stored as a target tensor.
 fn class_indices(entry: &Json) -> Vec<usize> {
-    entry.field("target").field("data").as_array().iter().map(Json::as_usize).collect()
+    entry
+        .field("target")
+        .field("data")
+        .as_array()
+        .iter()
+        .map(Json::as_usize)
+        .collect()
 }
 
 /// Compares a loss output and input gradient with the entry's.
 #[track_caller]
 fn assert_loss_matches(name: &str, entry: &Json, output: &[f64], grad_input: &[f64]) {
-    assert_close(&format!("{name} output"), output, &entry.field("output").as_tensor());
-    assert_close(&format!("{name} grad of input"), grad_input, &entry.field("grad_input").as_tensor());
+    assert_close(
+        &format!("{name} output"),
+        output,
+        &entry.field("output").as_tensor(),
+    );
+    assert_close(
+        &format!("{name} grad of input"),
+        grad_input,
+        &entry.field("grad_input").as_tensor(),
+    );
 }
 
 /// Checks one elementwise-loss entry: flat prediction and target, the
@@ -101,30 +121,51 @@ elementwise_loss_tests! {
 /// clamped at -100, and the gradient where it stays moderate.
 #[test]
 fn bce_clamped_logarithm_matches_torch() {
-    for (name, reduction) in [("bce_clamp_mean", "mean"), ("bce_clamp_sum", "sum"), ("bce_clamp_none", "none")] {
+    for (name, reduction) in [
+        ("bce_clamp_mean", "mean"),
+        ("bce_clamp_sum", "sum"),
+        ("bce_clamp_none", "none"),
+    ] {
         let entry = nn_entry("losses", name);
         let pred = flat(&entry.field("input").as_tensor());
         let target = flat(&entry.field("target").as_tensor());
         let output = match reduction {
-            "mean" => binary_cross_entropy_with(&pred, &target, Mean).as_slice().to_vec(),
-            "sum" => binary_cross_entropy_with(&pred, &target, Sum).as_slice().to_vec(),
-            _ => binary_cross_entropy_with(&pred, &target, NoReduction).as_slice().to_vec(),
+            "mean" => binary_cross_entropy_with(&pred, &target, Mean)
+                .as_slice()
+                .to_vec(),
+            "sum" => binary_cross_entropy_with(&pred, &target, Sum)
+                .as_slice()
+                .to_vec(),
+            _ => binary_cross_entropy_with(&pred, &target, NoReduction)
+                .as_slice()
+                .to_vec(),
         };
-        assert_close(&format!("{name} output"), &output, &entry.field("output").as_tensor());
+        assert_close(
+            &format!("{name} output"),
+            &output,
+            &entry.field("output").as_tensor(),
+        );
     }
 }
 
-// NOTE: where p(1 - p) is below the clamp (p = 0 or 1 against the other
-// label), torch 2.15 divides by 1e-12 rounded to f32 (9.99999996e-13) even in
-// float64, and `binary_cross_entropy_with_vjp` by the f64 1e-12, so those
-// gradients (about 1e12) differ by 4e-9 relative. Remove the `ignore` once
-// they agree or the tolerance for this case is settled.
+/// The gradient where p(1 - p) is below the clamp (p = 0 or 1 against the
+/// other label): torch 2.15 divides by 1e-12 rounded to f32
+/// (9.99999996e-13) even in float64, and so does the Rust loss.
 #[test]
-#[ignore = "torch clamps p(1 - p) at 1e-12 rounded to f32, the Rust loss at the f64 1e-12"]
 fn bce_clamped_gradient_matches_torch() {
-    check_elementwise_loss!("bce_clamp_mean", binary_cross_entropy_with_vjp, Mean, scalar);
+    check_elementwise_loss!(
+        "bce_clamp_mean",
+        binary_cross_entropy_with_vjp,
+        Mean,
+        scalar
+    );
     check_elementwise_loss!("bce_clamp_sum", binary_cross_entropy_with_vjp, Sum, scalar);
-    check_elementwise_loss!("bce_clamp_none", binary_cross_entropy_with_vjp, NoReduction, flat);
+    check_elementwise_loss!(
+        "bce_clamp_none",
+        binary_cross_entropy_with_vjp,
+        NoReduction,
+        flat
+    );
 }
 
 /// Checks one cross-entropy entry with class-index targets.
@@ -132,13 +173,19 @@ macro_rules! check_cross_entropy_indices {
     ($name:expr, $reduction:expr, $cotangent:ident) => {{
         let name: &str = $name;
         let entry = nn_entry("losses", name);
-        assert_eq!(entry.field("params").field("target").as_str(), "indices", "{name}: target kind");
+        assert_eq!(
+            entry.field("params").field("target").as_str(),
+            "indices",
+            "{name}: target kind"
+        );
         let logits = matrix(&entry.field("input").as_tensor());
         let indices = class_indices(entry);
-        let classes = ClassIndices::new(&indices, Dyn(logits.dims()[1])).expect("indices are in range");
+        let classes =
+            ClassIndices::new(&indices, Dyn(logits.dims()[1])).expect("indices are in range");
         let smoothing = entry.field("params").field("label_smoothing").as_f64();
 
-        let (loss, (pullback, ..)) = cross_entropy_with_vjp(&logits, &classes, smoothing, $reduction);
+        let (loss, (pullback, ..)) =
+            cross_entropy_with_vjp(&logits, &classes, smoothing, $reduction);
         let grad = pullback($cotangent(&entry.field("cotangent").as_tensor()));
 
         assert_loss_matches(name, entry, loss.as_slice(), grad.as_slice());
@@ -150,12 +197,17 @@ macro_rules! check_cross_entropy_probabilities {
     ($name:expr, $reduction:expr, $cotangent:ident) => {{
         let name: &str = $name;
         let entry = nn_entry("losses", name);
-        assert_eq!(entry.field("params").field("target").as_str(), "probabilities", "{name}: target kind");
+        assert_eq!(
+            entry.field("params").field("target").as_str(),
+            "probabilities",
+            "{name}: target kind"
+        );
         let logits = matrix(&entry.field("input").as_tensor());
         let target = matrix(&entry.field("target").as_tensor());
         let smoothing = entry.field("params").field("label_smoothing").as_f64();
 
-        let (loss, (pullback, ..)) = cross_entropy_with_vjp(&logits, &target, smoothing, $reduction);
+        let (loss, (pullback, ..)) =
+            cross_entropy_with_vjp(&logits, &target, smoothing, $reduction);
         let grad = pullback($cotangent(&entry.field("cotangent").as_tensor()));
 
         assert_loss_matches(name, entry, loss.as_slice(), grad.as_slice());
@@ -191,7 +243,8 @@ macro_rules! check_nll {
         let entry = nn_entry("losses", name);
         let log_probs = matrix(&entry.field("input").as_tensor());
         let indices = class_indices(entry);
-        let classes = ClassIndices::new(&indices, Dyn(log_probs.dims()[1])).expect("indices are in range");
+        let classes =
+            ClassIndices::new(&indices, Dyn(log_probs.dims()[1])).expect("indices are in range");
 
         let (loss, (pullback, ..)) = nll_loss_with_vjp(&log_probs, &classes, $reduction);
         let grad = pullback($cotangent(&entry.field("cotangent").as_tensor()));
@@ -209,7 +262,10 @@ fn every_loss_entry_has_a_reduction() {
     for entry in reference::nn_document().field("losses").as_array() {
         let name = entry.field("name").as_str();
         let reduction = entry.field("reduction").as_str();
-        assert!(name.ends_with(reduction), "{name}: reduction {reduction} is not its suffix");
+        assert!(
+            name.ends_with(reduction),
+            "{name}: reduction {reduction} is not its suffix"
+        );
     }
 }
 
@@ -226,9 +282,17 @@ fn read_safetensors_f32(bytes: &[u8], name: &str) -> RefTensor {
 
     let info = header.field(name);
     assert_eq!(info.field("dtype").as_str(), "F32", "{name}: dtype");
-    let shape: Vec<usize> = info.field("shape").as_array().iter().map(Json::as_usize).collect();
+    let shape: Vec<usize> = info
+        .field("shape")
+        .as_array()
+        .iter()
+        .map(Json::as_usize)
+        .collect();
     let offsets = info.field("data_offsets").as_array();
-    let (start, end) = (8 + header_len + offsets[0].as_usize(), 8 + header_len + offsets[1].as_usize());
+    let (start, end) = (
+        8 + header_len + offsets[0].as_usize(),
+        8 + header_len + offsets[1].as_usize(),
+    );
 
     let data = bytes[start..end]
         .chunks_exact(4)
@@ -242,7 +306,11 @@ fn read_safetensors_f32(bytes: &[u8], name: &str) -> RefTensor {
 #[test]
 fn linear_5_3_file_matches_state_dict() {
     let model = nn_entry("models", "linear_5_3");
-    assert_eq!(model.field("file").as_str(), "linear_5_3.safetensors", "file name");
+    assert_eq!(
+        model.field("file").as_str(),
+        "linear_5_3.safetensors",
+        "file name"
+    );
 
     for name in ["0.weight", "0.bias", "2.weight", "2.bias"] {
         let expected = model.field("state_dict").field(name).as_tensor();
@@ -274,7 +342,11 @@ fn linear_5_3_forward_matches_torch() {
     let hidden = linear(&input, "0").relu();
     let output = linear(&hidden, "2");
 
-    assert_close("linear_5_3 output", output.as_slice(), &model.field("output_float64").as_tensor());
+    assert_close(
+        "linear_5_3 output",
+        output.as_slice(),
+        &model.field("output_float64").as_tensor(),
+    );
 }
 
 // --- optimizers -----------------------------------------------------------------
@@ -304,18 +376,32 @@ fn betas(entry: &Json) -> (f64, f64) {
 #[track_caller]
 fn check_trace<O: Optimizer<Model = Weights>>(entry: &Json, build: impl FnOnce(&Weights) -> O) {
     let name = entry.field("name").as_str();
-    assert!(!flag(entry, "maximize"), "{name}: maximize is not supported");
+    assert!(
+        !flag(entry, "maximize"),
+        "{name}: maximize is not supported"
+    );
     let initial = entry.field("initial").as_f64_vec();
     let mut weights: Weights = Param::new(vector(&initial));
     let mut optimizer = build(&weights);
 
     let grads = entry.field("grads").as_array();
     let params = entry.field("params").as_array();
-    assert_eq!(grads.len(), params.len(), "{name}: one parameter vector per gradient");
+    assert_eq!(
+        grads.len(),
+        params.len(),
+        "{name}: one parameter vector per gradient"
+    );
     for (step, (grad, expected)) in grads.iter().zip(params).enumerate() {
         optimizer.step(&mut weights, vector(&grad.as_f64_vec()));
-        let expected = RefTensor { shape: vec![initial.len()], data: expected.as_f64_vec() };
-        assert_close(&format!("{name} parameters after step {}", step + 1), weights.as_slice(), &expected);
+        let expected = RefTensor {
+            shape: vec![initial.len()],
+            data: expected.as_f64_vec(),
+        };
+        assert_close(
+            &format!("{name} parameters after step {}", step + 1),
+            weights.as_slice(),
+            &expected,
+        );
     }
 }
 
@@ -349,7 +435,10 @@ fn sgd_traces_match_torch() {
 fn adam_traces_match_torch() {
     for name in ["adam", "adam_amsgrad", "adam_weight_decay"] {
         let entry = nn_entry("optimizers", name);
-        assert!(!flag(entry, "decoupled_weight_decay"), "{name}: Adam's decay is L2");
+        assert!(
+            !flag(entry, "decoupled_weight_decay"),
+            "{name}: Adam's decay is L2"
+        );
         let config = AdamConfig {
             lr: hyperparameter(entry, "lr"),
             betas: betas(entry),
@@ -365,7 +454,10 @@ fn adam_traces_match_torch() {
 fn adamw_traces_match_torch() {
     for name in ["adamw", "adamw_amsgrad"] {
         let entry = nn_entry("optimizers", name);
-        assert!(flag(entry, "decoupled_weight_decay"), "{name}: AdamW's decay is decoupled");
+        assert!(
+            flag(entry, "decoupled_weight_decay"),
+            "{name}: AdamW's decay is decoupled"
+        );
         let config = AdamWConfig {
             lr: hyperparameter(entry, "lr"),
             betas: betas(entry),
@@ -379,7 +471,12 @@ fn adamw_traces_match_torch() {
 
 #[test]
 fn rmsprop_traces_match_torch() {
-    for name in ["rmsprop", "rmsprop_momentum", "rmsprop_centered", "rmsprop_weight_decay"] {
+    for name in [
+        "rmsprop",
+        "rmsprop_momentum",
+        "rmsprop_centered",
+        "rmsprop_weight_decay",
+    ] {
         let entry = nn_entry("optimizers", name);
         let config = RmsPropConfig {
             lr: hyperparameter(entry, "lr"),
@@ -416,27 +513,51 @@ fn optimizer_defaults_match_torch() {
     let defaults = AdamConfig::default();
     assert_eq!(defaults.betas, betas(adam), "Adam betas");
     assert_eq!(defaults.eps, hyperparameter(adam, "eps"), "Adam eps");
-    assert_eq!(defaults.weight_decay, hyperparameter(adam, "weight_decay"), "Adam weight_decay");
+    assert_eq!(
+        defaults.weight_decay,
+        hyperparameter(adam, "weight_decay"),
+        "Adam weight_decay"
+    );
     assert_eq!(defaults.amsgrad, flag(adam, "amsgrad"), "Adam amsgrad");
 
     let adamw = nn_entry("optimizers", "adamw");
     let defaults = AdamWConfig::default();
     assert_eq!(defaults.betas, betas(adamw), "AdamW betas");
     assert_eq!(defaults.eps, hyperparameter(adamw, "eps"), "AdamW eps");
-    assert_eq!(defaults.weight_decay, hyperparameter(adamw, "weight_decay"), "AdamW weight_decay");
+    assert_eq!(
+        defaults.weight_decay,
+        hyperparameter(adamw, "weight_decay"),
+        "AdamW weight_decay"
+    );
 
     let rmsprop = nn_entry("optimizers", "rmsprop");
     let defaults = RmsPropConfig::default();
     assert_eq!(defaults.lr, hyperparameter(rmsprop, "lr"), "RMSprop lr");
-    assert_eq!(defaults.alpha, hyperparameter(rmsprop, "alpha"), "RMSprop alpha");
+    assert_eq!(
+        defaults.alpha,
+        hyperparameter(rmsprop, "alpha"),
+        "RMSprop alpha"
+    );
     assert_eq!(defaults.eps, hyperparameter(rmsprop, "eps"), "RMSprop eps");
-    assert_eq!(defaults.momentum, hyperparameter(rmsprop, "momentum"), "RMSprop momentum");
-    assert_eq!(defaults.centered, flag(rmsprop, "centered"), "RMSprop centered");
+    assert_eq!(
+        defaults.momentum,
+        hyperparameter(rmsprop, "momentum"),
+        "RMSprop momentum"
+    );
+    assert_eq!(
+        defaults.centered,
+        flag(rmsprop, "centered"),
+        "RMSprop centered"
+    );
 
     let adagrad = nn_entry("optimizers", "adagrad");
     let defaults = AdagradConfig::default();
     assert_eq!(defaults.lr, hyperparameter(adagrad, "lr"), "Adagrad lr");
-    assert_eq!(defaults.lr_decay, hyperparameter(adagrad, "lr_decay"), "Adagrad lr_decay");
+    assert_eq!(
+        defaults.lr_decay,
+        hyperparameter(adagrad, "lr_decay"),
+        "Adagrad lr_decay"
+    );
     assert_eq!(defaults.eps, hyperparameter(adagrad, "eps"), "Adagrad eps");
     assert_eq!(
         defaults.initial_accumulator_value,
@@ -446,8 +567,16 @@ fn optimizer_defaults_match_torch() {
 
     let sgd = nn_entry("optimizers", "sgd");
     let defaults = SgdConfig::default();
-    assert_eq!(defaults.momentum, hyperparameter(sgd, "momentum"), "SGD momentum");
-    assert_eq!(defaults.dampening, hyperparameter(sgd, "dampening"), "SGD dampening");
+    assert_eq!(
+        defaults.momentum,
+        hyperparameter(sgd, "momentum"),
+        "SGD momentum"
+    );
+    assert_eq!(
+        defaults.dampening,
+        hyperparameter(sgd, "dampening"),
+        "SGD dampening"
+    );
     assert_eq!(defaults.nesterov, flag(sgd, "nesterov"), "SGD nesterov");
 }
 
@@ -460,7 +589,10 @@ fn optimizer_defaults_match_torch() {
 fn check_schedule<S: LrScheduler>(name: &str, build: impl FnOnce(&Sgd<Weights>, &Json) -> S) {
     let entry = nn_entry("schedules", name);
     let weights: Weights = Param::new(vector(&[0.0]));
-    let config = SgdConfig { lr: entry.field("base_lr").as_f64(), ..SgdConfig::default() };
+    let config = SgdConfig {
+        lr: entry.field("base_lr").as_f64(),
+        ..SgdConfig::default()
+    };
     let mut optimizer = Sgd::new(&weights, config);
     let mut scheduler = build(&optimizer, entry.field("config"));
 
@@ -473,7 +605,10 @@ fn check_schedule<S: LrScheduler>(name: &str, build: impl FnOnce(&Sgd<Weights>, 
         scheduler.step(&mut optimizer);
     }
 
-    let expected = RefTensor { shape: vec![expected.len()], data: expected };
+    let expected = RefTensor {
+        shape: vec![expected.len()],
+        data: expected,
+    };
     assert_close(&format!("{name} last_lr"), &from_scheduler, &expected);
     assert_close(&format!("{name} optimizer lr"), &from_optimizer, &expected);
 }
@@ -481,18 +616,83 @@ fn check_schedule<S: LrScheduler>(name: &str, build: impl FnOnce(&Sgd<Weights>, 
 #[test]
 fn step_lr_matches_torch() {
     check_schedule("step_lr", |optimizer, config| {
-        StepLr::new(optimizer, config.field("step_size").as_usize() as u64, config.field("gamma").as_f64())
+        StepLr::new(
+            optimizer,
+            config.field("step_size").as_usize() as u64,
+            config.field("gamma").as_f64(),
+        )
     });
 }
 
 #[test]
 fn exponential_lr_matches_torch() {
-    check_schedule("exponential_lr", |optimizer, config| ExponentialLr::new(optimizer, config.field("gamma").as_f64()));
+    check_schedule("exponential_lr", |optimizer, config| {
+        ExponentialLr::new(optimizer, config.field("gamma").as_f64())
+    });
 }
 
 #[test]
 fn cosine_annealing_lr_matches_torch() {
     check_schedule("cosine_annealing_lr", |optimizer, config| {
-        CosineAnnealingLr::new(optimizer, config.field("T_max").as_usize() as u64, config.field("eta_min").as_f64())
+        CosineAnnealingLr::new(
+            optimizer,
+            config.field("T_max").as_usize() as u64,
+            config.field("eta_min").as_f64(),
+        )
     });
+}
+
+/// The PyTorch model `nn.Sequential(nn.Linear(5, 3), nn.ReLU(),
+/// nn.Linear(3, 2))`, whose state-dict names are `0.weight`, `0.bias`,
+/// `2.weight` and `2.bias`.
+type Sequential532 = (Linear<U5, U3, f32>, Relu<f32>, Linear<U3, U2, f32>);
+
+/// Loading the file PyTorch saved fills every parameter with PyTorch's
+/// values, and the loaded model reproduces PyTorch's float32 output.
+#[test]
+fn linear_5_3_loads_from_pytorch_file() {
+    let entry = nn_entry("models", "linear_5_3");
+    let mut rng = Rng::seed_from_u64(0);
+    let mut model: Sequential532 = (Linear::new(&mut rng), Relu::new(), Linear::new(&mut rng));
+
+    load_safetensors_bytes(&mut model, reference::LINEAR_5_3_SAFETENSORS)
+        .expect("PyTorch's file loads");
+
+    let mut loaded = Vec::new();
+    model.visit_params(None, &mut |name, _, elements| {
+        loaded.push((
+            name.to_string(),
+            elements.iter().map(|&x| f64::from(x)).collect::<Vec<_>>(),
+        ));
+    });
+    let names: Vec<&str> = loaded.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["0.weight", "0.bias", "2.weight", "2.bias"],
+        "state-dict names"
+    );
+    for (name, values) in &loaded {
+        let expected = entry.field("state_dict").field(name).as_tensor();
+        assert_eq!(values, &expected.data, "{name}: loaded values");
+    }
+
+    let input = entry.field("input").as_tensor();
+    let input: Tensor<Rank2<U4, U5>, f32> = Tensor::from_fn(|i| input.data[i] as f32);
+    let output = model.forward(&input);
+
+    // f32 sums in another order than PyTorch's differ in the last bits, so
+    // this compares with an absolute tolerance of about 10 f32 ulps at 1.
+    let expected = entry.field("output_float32").as_tensor();
+    assert_eq!(
+        output.as_slice().len(),
+        expected.data.len(),
+        "output length"
+    );
+    for (i, (&actual, &expected)) in output.as_slice().iter().zip(&expected.data).enumerate() {
+        let difference = (f64::from(actual) - expected).abs();
+        assert!(
+            difference <= 1e-6,
+            "output element {i} is {actual}, PyTorch gives {expected}"
+        );
+    }
 }

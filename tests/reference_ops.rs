@@ -11,7 +11,9 @@
 
 mod reference;
 
-use autograd::{AddVjp, DivVjp, Dyn, MatMul, MulVjp, NegVjp, Rank0, Rank1, Rank2, Shape, SubVjp, Tensor};
+use autograd::{
+    AddVjp, DivVjp, Dyn, MatMul, MulVjp, NegVjp, Rank0, Rank1, Rank2, Shape, SubVjp, Tensor,
+};
 use reference::{assert_close, op_case, Json, RefTensor};
 
 type Scalar = Tensor<Rank0, f64>;
@@ -28,9 +30,15 @@ trait Value: Sized {
 impl<S: Shape> Value for Tensor<S, f64> {
     #[track_caller]
     fn from_reference(reference: &RefTensor) -> Self {
-        let shape = S::from_dims(&reference.shape)
-            .unwrap_or_else(|| panic!("reference shape {:?} does not fit {}", reference.shape, std::any::type_name::<S>()));
-        Tensor::from_slice_with_shape(shape, &reference.data).expect("the reference shape matches its data")
+        let shape = S::from_dims(&reference.shape).unwrap_or_else(|| {
+            panic!(
+                "reference shape {:?} does not fit {}",
+                reference.shape,
+                std::any::type_name::<S>()
+            )
+        });
+        Tensor::from_slice_with_shape(shape, &reference.data)
+            .expect("the reference shape matches its data")
     }
 
     fn values(&self) -> Vec<f64> {
@@ -60,13 +68,20 @@ fn check_unary<X: Value, Y: Value>(name: &str, run: impl FnOnce(&X, Y) -> (Y, X)
     let (output, grad) = run(&x, Y::from_reference(&case.cotangent));
 
     assert_close(&format!("{name} output"), &output.values(), &case.output);
-    assert_close(&format!("{name} grad of input 0"), &grad.values(), &case.grads[0]);
+    assert_close(
+        &format!("{name} grad of input 0"),
+        &grad.values(),
+        &case.grads[0],
+    );
 }
 
 /// Checks a two-input case: `run(a, b, cotangent)` returns the output and
 /// the gradients of `a` and `b`.
 #[track_caller]
-fn check_binary<A: Value, B: Value, Y: Value>(name: &str, run: impl FnOnce(&A, &B, Y) -> (Y, A, B)) {
+fn check_binary<A: Value, B: Value, Y: Value>(
+    name: &str,
+    run: impl FnOnce(&A, &B, Y) -> (Y, A, B),
+) {
     let case = op_case(name);
     assert_eq!(case.inputs.len(), 2, "{name}: expected two inputs");
 
@@ -75,8 +90,16 @@ fn check_binary<A: Value, B: Value, Y: Value>(name: &str, run: impl FnOnce(&A, &
     let (output, grad_a, grad_b) = run(&a, &b, Y::from_reference(&case.cotangent));
 
     assert_close(&format!("{name} output"), &output.values(), &case.output);
-    assert_close(&format!("{name} grad of input 0"), &grad_a.values(), &case.grads[0]);
-    assert_close(&format!("{name} grad of input 1"), &grad_b.values(), &case.grads[1]);
+    assert_close(
+        &format!("{name} grad of input 0"),
+        &grad_a.values(),
+        &case.grads[0],
+    );
+    assert_close(
+        &format!("{name} grad of input 1"),
+        &grad_b.values(),
+        &case.grads[1],
+    );
 }
 
 /// Checks a one-input elementwise case whatever its reference shape: the
@@ -92,12 +115,17 @@ fn check_elementwise(name: &str, run: impl FnOnce(&Vector, &Json, Vector) -> (Ve
     let (output, grad) = run(&x, &case.params, flat(&case.cotangent));
 
     assert_close(&format!("{name} output"), output.as_slice(), &case.output);
-    assert_close(&format!("{name} grad of input 0"), grad.as_slice(), &case.grads[0]);
+    assert_close(
+        &format!("{name} grad of input 0"),
+        grad.as_slice(),
+        &case.grads[0],
+    );
 }
 
 /// Copies a reference tensor into a vector, whatever its shape.
 fn flat(reference: &RefTensor) -> Vector {
-    Tensor::from_slice_with_shape(Rank1(Dyn(reference.data.len())), &reference.data).expect("length matches")
+    Tensor::from_slice_with_shape(Rank1(Dyn(reference.data.len())), &reference.data)
+        .expect("length matches")
 }
 
 // --- arithmetic ---------------------------------------------------------------
@@ -213,11 +241,14 @@ elementwise_tests! {
 #[test]
 #[ignore = "clamp_vjp passes the cotangent at a bound, torch 2.15 gives 0 there"]
 fn clamp_at_bounds_matches_torch() {
-    check_elementwise("clamp_at_bounds", |x: &Vector, params: &Json, dy: Vector| {
-        let (min, max) = (params.field("min").as_f64(), params.field("max").as_f64());
-        let (y, (pullback, _, _)) = x.clamp_vjp(min, max);
-        (y, pullback(dy))
-    });
+    check_elementwise(
+        "clamp_at_bounds",
+        |x: &Vector, params: &Json, dy: Vector| {
+            let (min, max) = (params.field("min").as_f64(), params.field("max").as_f64());
+            let (y, (pullback, _, _)) = x.clamp_vjp(min, max);
+            (y, pullback(dy))
+        },
+    );
 }
 
 /// `softplus` takes no `beta`, so the case `softplus_beta_2` has no Rust
@@ -227,7 +258,11 @@ fn softplus_cases_use_default_beta_and_threshold() {
     for name in ["softplus", "softplus_beyond_threshold"] {
         let params = &op_case(name).params;
         assert_eq!(params.field("beta").as_f64(), 1.0, "{name}: beta");
-        assert_eq!(params.field("threshold").as_f64(), 20.0, "{name}: threshold");
+        assert_eq!(
+            params.field("threshold").as_f64(),
+            20.0,
+            "{name}: threshold"
+        );
     }
 }
 
@@ -285,8 +320,19 @@ full_reduction_tests! {
 
 #[test]
 fn var_cases_record_their_correction() {
-    assert_eq!(op_case("var_biased").params.field("correction").as_usize(), 0, "var_biased correction");
-    assert_eq!(op_case("var_unbiased").params.field("correction").as_usize(), 1, "var_unbiased correction");
+    assert_eq!(
+        op_case("var_biased").params.field("correction").as_usize(),
+        0,
+        "var_biased correction"
+    );
+    assert_eq!(
+        op_case("var_unbiased")
+            .params
+            .field("correction")
+            .as_usize(),
+        1,
+        "var_unbiased correction"
+    );
 }
 
 /// One test per reduction along an axis of a matrix: `test: "case", vjp, AXIS`.
@@ -310,6 +356,8 @@ axis_reduction_tests! {
     mean_axis_1_matches_torch: "mean_dim1", mean_axis_vjp, 1;
     logsumexp_axis_1_matches_torch: "logsumexp_dim1", logsumexp_axis_vjp, 1;
     logsumexp_axis_1_large_matches_torch: "logsumexp_dim1_large", logsumexp_axis_vjp, 1;
+    max_axis_0_matches_torch: "max_dim0", max_axis_vjp, 0;
+    max_axis_1_matches_torch: "max_dim1", max_axis_vjp, 1;
 }
 
 // --- softmax --------------------------------------------------------------------
@@ -423,30 +471,57 @@ fn reference_cases_are_well_formed() {
     let cases = reference::op_cases();
     assert!(cases.len() > 50, "ops.json has only {} cases", cases.len());
     for case in cases {
-        assert_eq!(case.inputs.len(), case.grads.len(), "{}: one gradient per input", case.name);
-        assert_eq!(case.output.shape, case.cotangent.shape, "{}: cotangent shaped like the output", case.name);
+        assert_eq!(
+            case.inputs.len(),
+            case.grads.len(),
+            "{}: one gradient per input",
+            case.name
+        );
+        assert_eq!(
+            case.output.shape, case.cotangent.shape,
+            "{}: cotangent shaped like the output",
+            case.name
+        );
         for (input, grad) in case.inputs.iter().zip(&case.grads) {
-            assert_eq!(input.shape, grad.shape, "{}: gradient shaped like its input", case.name);
+            assert_eq!(
+                input.shape, grad.shape,
+                "{}: gradient shaped like its input",
+                case.name
+            );
         }
     }
 }
 
 #[test]
 fn json_numbers_round_trip_exactly() {
-    let parsed = reference::Json::parse("[0.1, -2.5e-300, 1e308, 5e-324, 123456789012345678]").unwrap();
+    let parsed =
+        reference::Json::parse("[0.1, -2.5e-300, 1e308, 5e-324, 123456789012345678]").unwrap();
     let expected = [0.1, -2.5e-300, 1e308, 5e-324, 123456789012345678.0];
     for (value, expected) in parsed.as_array().iter().zip(expected) {
-        assert_eq!(value.as_f64().to_bits(), f64::to_bits(expected), "{expected:e} did not round-trip");
+        assert_eq!(
+            value.as_f64().to_bits(),
+            f64::to_bits(expected),
+            "{expected:e} did not round-trip"
+        );
     }
 }
 
 #[test]
 fn json_parser_rejects_truncated_input() {
-    assert!(reference::Json::parse(r#"{"a": [1, 2"#).is_err(), "a truncated array must not parse");
+    assert!(
+        reference::Json::parse(r#"{"a": [1, 2"#).is_err(),
+        "a truncated array must not parse"
+    );
 }
 
 #[test]
 fn tolerance_rejects_relative_error_of_1e_9() {
-    assert!(!reference::is_close(1.0 + 1e-9, 1.0), "a relative error of 1e-9 must fail");
-    assert!(reference::is_close(1.0 + 1e-11, 1.0), "a relative error of 1e-11 must pass");
+    assert!(
+        !reference::is_close(1.0 + 1e-9, 1.0),
+        "a relative error of 1e-9 must fail"
+    );
+    assert!(
+        reference::is_close(1.0 + 1e-11, 1.0),
+        "a relative error of 1e-11 must pass"
+    );
 }

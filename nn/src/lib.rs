@@ -18,11 +18,11 @@ extern crate alloc;
 
 #[cfg(feature = "std")]
 pub mod data;
+pub mod layers;
 pub mod loss;
 pub mod optim;
 #[cfg(feature = "std")]
 pub mod weights;
-pub mod layers;
 
 /// A training step on the `Inline` device, which is all that builds without
 /// `alloc`; `cargo test -p nn --no-default-features --lib` runs it.

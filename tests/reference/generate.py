@@ -258,6 +258,14 @@ def add_reductions(cases):
     for dim in [0, 1]:
         cases.add(f"sum_dim{dim}", "sum_dim", lambda x, d=dim: torch.sum(x, dim=d), [x], params={"dim": dim})
         cases.add(f"mean_dim{dim}", "mean_dim", lambda x, d=dim: torch.mean(x, dim=d), [x], params={"dim": dim})
+        # The random input has no ties, so the index torch routes the
+        # cotangent through is unambiguous.
+        cases.add(f"max_dim{dim}", "max_dim", lambda x, d=dim: torch.max(x, dim=d).values, [x], params={"dim": dim})
+        cases.add(f"min_dim{dim}", "min_dim", lambda x, d=dim: torch.min(x, dim=d).values, [x], params={"dim": dim})
+        for correction in [0, 1]:
+            cases.add(f"var_dim{dim}_correction{correction}", "var_dim",
+                      lambda x, d=dim, c=correction: torch.var(x, dim=d, correction=c), [x],
+                      params={"dim": dim, "correction": correction})
 
 
 def add_softmax(cases):

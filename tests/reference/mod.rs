@@ -46,7 +46,10 @@ pub enum Json {
 impl Json {
     /// Parses a complete JSON document.
     pub fn parse(text: &str) -> Result<Json, String> {
-        let mut parser = Parser { bytes: text.as_bytes(), pos: 0 };
+        let mut parser = Parser {
+            bytes: text.as_bytes(),
+            pos: 0,
+        };
         let value = parser.value()?;
         parser.skip_whitespace();
         if parser.pos != parser.bytes.len() {
@@ -68,7 +71,8 @@ impl Json {
     /// absent.
     #[track_caller]
     pub fn field(&self, key: &str) -> &Json {
-        self.get(key).unwrap_or_else(|| panic!("reference entry has no field `{key}`"))
+        self.get(key)
+            .unwrap_or_else(|| panic!("reference entry has no field `{key}`"))
     }
 
     #[track_caller]
@@ -134,7 +138,12 @@ impl Json {
     /// Converts a `{"shape": [..], "data": [..]}` object to a tensor.
     #[track_caller]
     pub fn as_tensor(&self) -> RefTensor {
-        let shape: Vec<usize> = self.field("shape").as_array().iter().map(Json::as_usize).collect();
+        let shape: Vec<usize> = self
+            .field("shape")
+            .as_array()
+            .iter()
+            .map(Json::as_usize)
+            .collect();
         let data = self.field("data").as_f64_vec();
         assert_eq!(
             shape.iter().product::<usize>(),
@@ -302,7 +311,12 @@ impl RefTensor {
     /// Returns the only element of a scalar.
     #[track_caller]
     pub fn item(&self) -> f64 {
-        assert_eq!(self.data.len(), 1, "expected a scalar, found shape {:?}", self.shape);
+        assert_eq!(
+            self.data.len(),
+            1,
+            "expected a scalar, found shape {:?}",
+            self.shape
+        );
         self.data[0]
     }
 }
@@ -343,10 +357,20 @@ pub fn op_cases() -> &'static [OpCase] {
                 name: case.field("name").as_str().to_owned(),
                 op: case.field("op").as_str().to_owned(),
                 params: case.field("params").clone(),
-                inputs: case.field("inputs").as_array().iter().map(Json::as_tensor).collect(),
+                inputs: case
+                    .field("inputs")
+                    .as_array()
+                    .iter()
+                    .map(Json::as_tensor)
+                    .collect(),
                 output: case.field("output").as_tensor(),
                 cotangent: case.field("cotangent").as_tensor(),
-                grads: case.field("grads").as_array().iter().map(Json::as_tensor).collect(),
+                grads: case
+                    .field("grads")
+                    .as_array()
+                    .iter()
+                    .map(Json::as_tensor)
+                    .collect(),
             })
             .collect()
     })
@@ -358,7 +382,9 @@ pub fn op_case(name: &str) -> &'static OpCase {
     op_cases()
         .iter()
         .find(|case| case.name == name)
-        .unwrap_or_else(|| panic!("ops.json has no case `{name}`; rerun tests/reference/generate.py"))
+        .unwrap_or_else(|| {
+            panic!("ops.json has no case `{name}`; rerun tests/reference/generate.py")
+        })
 }
 
 /// Finds the entry called `name` in a section (`losses`, `optimizers`,
@@ -370,7 +396,9 @@ pub fn nn_entry(section: &str, name: &str) -> &'static Json {
         .as_array()
         .iter()
         .find(|entry| entry.field("name").as_str() == name)
-        .unwrap_or_else(|| panic!("nn.json has no {section} entry `{name}`; rerun tests/reference/generate_nn.py"))
+        .unwrap_or_else(|| {
+            panic!("nn.json has no {section} entry `{name}`; rerun tests/reference/generate_nn.py")
+        })
 }
 
 /// Tests whether `actual` is within the reference tolerance of `expected`.

@@ -1,6 +1,6 @@
 //! Reductions: over all elements to a scalar (`sum`, `mean`, `var`, `max`,
 //! `min`, `logsumexp`, `norm`) and along one typed axis (`sum_axis`,
-//! `mean_axis`, `max_axis`, `logsumexp_axis`).
+//! `mean_axis`, `var_axis`, `max_axis`, `min_axis`, `logsumexp_axis`).
 //!
 //! Both kinds run the same lane kernels: a whole-tensor reduction is one lane
 //! of every element, an axis reduction has one lane per element of the
@@ -119,11 +119,7 @@ impl<S: Shape, E: Float, D: Storage<S, E> + Storage<Rank0, E>> Tensor<S, E, D> {
         let n = E::from_usize(x.len());
         let mean = x.iter().copied().sum::<E>() / n;
         let squares: E = x.iter().map(|&v| (v - mean) * (v - mean)).sum();
-        Tensor::scalar(squares / Self::var_divisor(x.len(), unbiased))
-    }
-
-    fn var_divisor(n: usize, unbiased: bool) -> E {
-        E::from_usize(if unbiased { n.saturating_sub(1) } else { n })
+        Tensor::scalar(squares / var_divisor(x.len(), unbiased))
     }
 
     /// VJP of [`var`](Self::var): `dx_i = dy · 2 (x_i - μ) / (n - 1)`, or
@@ -136,7 +132,7 @@ impl<S: Shape, E: Float, D: Storage<S, E> + Storage<Rank0, E>> Tensor<S, E, D> {
             let data = x.as_slice();
             let n = E::from_usize(data.len());
             let mean = data.iter().copied().sum::<E>() / n;
-            let scale = grad.item() * E::from_f64(2.0) / Self::var_divisor(data.len(), unbiased);
+            let scale = grad.item() * E::from_f64(2.0) / var_divisor(data.len(), unbiased);
             x.map(|v| scale * (v - mean))
         };
         (self.var(unbiased), (pullback, NoGrad))
@@ -226,6 +222,11 @@ impl<S: Shape, E: Float, D: Storage<S, E> + Storage<Rank0, E>> Tensor<S, E, D> {
         };
         (y, (pullback,))
     }
+}
+
+/// `n - 1` for the unbiased variance (Bessel's correction), `n` otherwise.
+fn var_divisor<E: Float>(n: usize, unbiased: bool) -> E {
+    E::from_usize(if unbiased { n.saturating_sub(1) } else { n })
 }
 
 /// `g / count` on every element equal to `m`, 0 elsewhere.
@@ -368,6 +369,101 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
             })
         };
         (self.max_axis::<AXIS>(), (pullback,))
+    }
+
+    /// The minimum along axis `AXIS` (the values of PyTorch's
+    /// `x.min(dim=AXIS)`). NaN for a lane that contains a NaN.
+    ///
+    /// # Shapes
+    /// `[.., n, ..] -> [.., ..]`: axis `AXIS` is removed.
+    pub fn min_axis<const AXIS: usize>(&self) -> Tensor<S::Reduced, E, D>
+    where
+        S: ReduceAxis<AXIS>,
+        D: Storage<S::Reduced, E>,
+    {
+        let (out, _) = self.shape().split_axis();
+        let layout = AxisLayout::of(&self.shape(), AXIS);
+        reduce_lanes(out, self.as_slice(), layout, |lane| -first_max(lane.map(|v| -v)).0)
+    }
+
+    /// VJP of [`min_axis`](Self::min_axis): each lane's `dy` goes to the
+    /// first position of its minimum, as with
+    /// [`max_axis`](Self::max_axis).
+    #[allow(clippy::type_complexity)]
+    pub fn min_axis_vjp<const AXIS: usize>(
+        &self,
+    ) -> (Tensor<S::Reduced, E, D>, (impl FnOnce(Tensor<S::Reduced, E, D>) -> Self + use<AXIS, S, E, D>,))
+    where
+        S: ReduceAxis<AXIS>,
+        D: Storage<S::Reduced, E>,
+    {
+        let x = self.clone();
+        let pullback = move |grad: Tensor<S::Reduced, E, D>| {
+            let shape = x.shape();
+            check_reduced_grad::<AXIS, S, E, D>(&shape, &grad);
+            let layout = AxisLayout::of(&shape, AXIS);
+            let data = x.as_slice();
+            let mut argmin = 0;
+            let mut current_lane = usize::MAX;
+            spread_lanes(shape, grad.as_slice(), layout, |k, lane| {
+                if lane != current_lane {
+                    current_lane = lane;
+                    argmin = first_max(layout.lane(data, lane).map(|v| -v)).1;
+                }
+                if k == argmin {
+                    E::ONE
+                } else {
+                    E::ZERO
+                }
+            })
+        };
+        (self.min_axis::<AXIS>(), (pullback,))
+    }
+
+    /// The variance along axis `AXIS` (PyTorch `x.var(dim=AXIS,
+    /// unbiased=...)`), dividing by `n - 1` when `unbiased` and by `n`
+    /// otherwise. Layer and batch normalisation use the biased form.
+    ///
+    /// # Shapes
+    /// `[.., n, ..] -> [.., ..]`: axis `AXIS` is removed.
+    pub fn var_axis<const AXIS: usize>(&self, unbiased: bool) -> Tensor<S::Reduced, E, D>
+    where
+        S: ReduceAxis<AXIS>,
+        D: Storage<S::Reduced, E>,
+    {
+        let layout = AxisLayout::of(&self.shape(), AXIS);
+        let means = self.mean_axis::<AXIS>();
+        let divisor = var_divisor(layout.len, unbiased);
+        let (x, mu) = (self.as_slice(), means.as_slice());
+        let squares = |lane: usize| layout.lane(x, lane).map(|v| (v - mu[lane]) * (v - mu[lane])).sum::<E>();
+        Tensor::from_fn_with_shape(means.shape(), |lane| squares(lane) / divisor)
+    }
+
+    /// VJP of [`var_axis`](Self::var_axis): `dx_k = dy · 2 (x_k - μ) /
+    /// (n - 1)` along each lane, or `/ n` when biased; `unbiased` has no
+    /// gradient.
+    #[allow(clippy::type_complexity)]
+    pub fn var_axis_vjp<const AXIS: usize>(
+        &self,
+        unbiased: bool,
+    ) -> (Tensor<S::Reduced, E, D>, (impl FnOnce(Tensor<S::Reduced, E, D>) -> Self + use<AXIS, S, E, D>, NoGrad))
+    where
+        S: ReduceAxis<AXIS>,
+        D: Storage<S::Reduced, E>,
+    {
+        let x = self.clone();
+        let means = self.mean_axis::<AXIS>();
+        let pullback = move |grad: Tensor<S::Reduced, E, D>| {
+            let shape = x.shape();
+            check_reduced_grad::<AXIS, S, E, D>(&shape, &grad);
+            let layout = AxisLayout::of(&shape, AXIS);
+            let scale = E::from_f64(2.0) / var_divisor(layout.len, unbiased);
+            let (data, mu) = (x.as_slice(), means.as_slice());
+            spread_lanes(shape, grad.as_slice(), layout, |k, lane| {
+                scale * (data[layout.index(lane, k)] - mu[lane])
+            })
+        };
+        (self.var_axis::<AXIS>(unbiased), (pullback, NoGrad))
     }
 
     /// `log Σ exp` along axis `AXIS` (PyTorch `torch.logsumexp(x,

@@ -203,7 +203,7 @@ pub struct Gelu<E = f32> {
 }
 
 impl<E> Gelu<E> {
-    /// The exact GELU.
+    /// Builds the exact GELU.
     pub const fn new() -> Self {
         Gelu {
             tanh: false,
@@ -211,7 +211,7 @@ impl<E> Gelu<E> {
         }
     }
 
-    /// The tanh approximation of the GELU.
+    /// Builds the tanh approximation of the GELU.
     pub const fn tanh() -> Self {
         Gelu {
             tanh: true,
@@ -381,7 +381,7 @@ fn last_axis<S: Shape>(shape: &S) -> usize {
     shape.dims().as_ref().last().copied().unwrap_or(1).max(1)
 }
 
-/// The log-softmax of each lane of `lane` contiguous elements.
+/// Computes the log-softmax of each lane along the last axis.
 fn log_softmax_lanes<S: Shape, E: Float, D: Storage<S, E>>(x: &Tensor<S, E, D>) -> Tensor<S, E, D> {
     let lane = last_axis(&x.shape());
     let mut y = x.clone();

@@ -3,24 +3,23 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use autograd::{Float, Rng, Shape, Storage, Tensor};
+use autograd::{Float, NoGrad, Rng, Shape, Storage, Tensor};
 
 use super::activation::PythonFloat;
-use super::Forward;
+use super::{Forward, ForwardTrain};
 
 /// Zeroes each element with probability `p` during training and scales the
 /// others by `1 / (1 - p)`, as PyTorch's `nn.Dropout(p)`.
 ///
-/// Training and inference are different methods, not a mode flag:
-/// [`forward_train`](Self::forward_train) and
-/// [`forward_train_vjp`](Self::forward_train_vjp) take the `&mut Rng` that
-/// draws the mask, and [`Forward::forward`] is the identity (PyTorch's
-/// `model.eval()`). So inference cannot drop elements by accident, and a
-/// training step shows where its randomness comes from.
-///
-/// NOTE: a tuple of layers runs `Forward`, so a `Dropout` inside a tuple is
-/// the identity. To train with it, call `forward_train` between the tuple's
-/// parts.
+/// Training and inference are different traits, not a mode flag:
+/// [`ForwardTrain::forward_train`] and [`ForwardTrain::forward_train_vjp`]
+/// take the `&mut Rng` that draws the mask, and [`Forward::forward`] is the
+/// identity (PyTorch's `model.eval()`). So inference cannot drop elements by
+/// accident, and a training step shows where its randomness comes from. A
+/// tuple of layers passes the generator on to its `Dropout` items. Code that
+/// cannot take a `&mut Rng`, such as a `#[differentiable]` function, draws
+/// the mask with [`draw_mask`](Self::draw_mask) and applies it with
+/// [`forward_masked`](Self::forward_masked).
 pub struct Dropout<E = f32> {
     p: f64,
     marker: PhantomData<fn() -> E>,
@@ -50,46 +49,53 @@ impl<E> Dropout<E> {
 }
 
 impl<E: Float> Dropout<E> {
-    /// Draws the mask: 0 where an element is dropped, `1 / (1 - p)`
-    /// elsewhere (all zeros when `p = 1`).
-    fn mask<S: Shape, D: Storage<S, E>>(&self, shape: S, rng: &mut Rng) -> Tensor<S, E, D> {
+    /// Draws a mask for an input of shape `shape`: 0 where an element is
+    /// dropped, `1 / (1 - p)` elsewhere (all zeros when `p = 1`).
+    ///
+    /// With [`forward_masked`](Self::forward_masked) this splits training
+    /// into drawing and applying, for code that cannot pass a `&mut Rng`
+    /// down to the layer, such as a `#[differentiable]` function, which takes
+    /// the mask as an argument instead.
+    pub fn draw_mask<S: Shape, D: Storage<S, E>>(&self, shape: S, rng: &mut Rng) -> Tensor<S, E, D> {
         let scale = if self.p < 1.0 { E::from_f64(1.0 / (1.0 - self.p)) } else { E::ZERO };
         Tensor::from_fn_with_shape(shape, |_| if rng.next_f64() < self.p { E::ZERO } else { scale })
     }
 
-    /// Runs dropout with a mask drawn from `rng`.
+    /// Applies a mask from [`draw_mask`](Self::draw_mask): `x ⊙ mask`.
     ///
     /// # Shapes
-    /// Any shape; the output has the input's shape.
-    pub fn forward_train<S: Shape, D: Storage<S, E>>(
+    /// `x` and `mask` have the same shape, which the output keeps.
+    #[track_caller]
+    pub fn forward_masked<S: Shape, D: Storage<S, E>>(
         &self,
         x: &Tensor<S, E, D>,
-        rng: &mut Rng,
+        mask: &Tensor<S, E, D>,
     ) -> Tensor<S, E, D> {
-        let mask = self.mask(x.shape(), rng);
-        x.zip_map(&mask, |x, m| x * m)
+        x.zip_map(mask, |x, m| x * m)
     }
 
-    /// The VJP form of [`forward_train`](Self::forward_train): slot 0 is the
-    /// layer's (empty) gradient, slot 1 multiplies the cotangent by the same
-    /// mask, and slot 2 is the generator's `NoGrad`.
+    /// The VJP form of [`forward_masked`](Self::forward_masked): slot 0 is
+    /// the layer's (empty) gradient, slot 1 `dy ⊙ mask` for `x` and slot 2
+    /// `dy ⊙ x` for the mask.
     #[allow(clippy::type_complexity)]
-    pub fn forward_train_vjp<S: Shape, D: Storage<S, E>>(
+    #[track_caller]
+    pub fn forward_masked_vjp<S: Shape, D: Storage<S, E>>(
         &self,
         x: &Tensor<S, E, D>,
-        rng: &mut Rng,
+        mask: &Tensor<S, E, D>,
     ) -> (
         Tensor<S, E, D>,
         (
             impl FnOnce(Tensor<S, E, D>) + Clone + use<S, D, E>,
             impl FnOnce(Tensor<S, E, D>) -> Tensor<S, E, D> + Clone + use<S, D, E>,
-            autograd::NoGrad,
+            impl FnOnce(Tensor<S, E, D>) -> Tensor<S, E, D> + Clone + use<S, D, E>,
         ),
     ) {
-        let mask = self.mask(x.shape(), rng);
-        let y = x.zip_map(&mask, |x, m| x * m);
-        let pullback = move |grad: Tensor<S, E, D>| grad.zip_map(&mask, |g, m| g * m);
-        (y, (|_: Tensor<S, E, D>| (), pullback, autograd::NoGrad))
+        let y = self.forward_masked(x, mask);
+        let (saved_x, saved_mask) = (x.clone(), mask.clone());
+        let pullback_x = move |grad: Tensor<S, E, D>| grad.zip_map(&saved_mask, |g, m| g * m);
+        let pullback_mask = move |grad: Tensor<S, E, D>| grad.zip_map(&saved_x, |g, x| g * x);
+        (y, (|_: Tensor<S, E, D>| (), pullback_x, pullback_mask))
     }
 }
 
@@ -144,5 +150,36 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Forward<Tensor<S, E, D>> for Dropout<
         ),
     ) {
         (x.clone(), (|_: Tensor<S, E, D>| (), |grad: Tensor<S, E, D>| grad))
+    }
+}
+
+/// Training: each element is zeroed with probability `p`, the others scaled
+/// by `1 / (1 - p)`.
+impl<S: Shape, E: Float, D: Storage<S, E>> ForwardTrain<Tensor<S, E, D>> for Dropout<E> {
+    /// # Shapes
+    /// Any shape; the output has the input's shape.
+    fn forward_train(&self, x: &Tensor<S, E, D>, rng: &mut Rng) -> Tensor<S, E, D> {
+        let mask = self.draw_mask(x.shape(), rng);
+        x.zip_map(&mask, |x, m| x * m)
+    }
+
+    /// Slot 1 multiplies the cotangent by the same mask.
+    #[allow(clippy::type_complexity)]
+    fn forward_train_vjp(
+        &self,
+        x: &Tensor<S, E, D>,
+        rng: &mut Rng,
+    ) -> (
+        Tensor<S, E, D>,
+        (
+            impl FnOnce(Tensor<S, E, D>) + Clone + use<S, E, D>,
+            impl FnOnce(Tensor<S, E, D>) -> Tensor<S, E, D> + Clone + use<S, E, D>,
+            NoGrad,
+        ),
+    ) {
+        let mask = self.draw_mask(x.shape(), rng);
+        let y = x.zip_map(&mask, |x, m| x * m);
+        let pullback = move |grad: Tensor<S, E, D>| grad.zip_map(&mask, |g, m| g * m);
+        (y, (|_: Tensor<S, E, D>| (), pullback, NoGrad))
     }
 }

@@ -80,7 +80,9 @@ pub struct LinearGrads<I: Dim, O: Dim, E: Float, D>
 where
     D: Storage<Rank2<O, I>, E> + Storage<Rank1<O>, E>,
 {
+    /// `[out_features, in_features]`, like the weight.
     pub weight: Tensor<Rank2<O, I>, E, D>,
+    /// `[out_features]`.
     pub bias: Tensor<Rank1<O>, E, D>,
 }
 
@@ -89,6 +91,7 @@ pub struct LinearNoBiasGrads<I: Dim, O: Dim, E: Float, D>
 where
     D: Storage<Rank2<O, I>, E>,
 {
+    /// `[out_features, in_features]`, like the weight.
     pub weight: Tensor<Rank2<O, I>, E, D>,
 }
 
@@ -127,10 +130,12 @@ where
         }
     }
 
+    /// The size of each input sample.
     pub fn in_features(&self) -> usize {
         self.weight.dims()[1]
     }
 
+    /// The size of each output sample.
     pub fn out_features(&self) -> usize {
         self.weight.dims()[0]
     }
@@ -168,10 +173,12 @@ where
         }
     }
 
+    /// The size of each input sample.
     pub fn in_features(&self) -> usize {
         self.weight.dims()[1]
     }
 
+    /// The size of each output sample.
     pub fn out_features(&self) -> usize {
         self.weight.dims()[0]
     }
@@ -212,7 +219,7 @@ fn add_bias<S: Shape, E: Float, D: Storage<S, E>>(y: &mut Tensor<S, E, D>, bias:
     }
 }
 
-/// The column sums of `grad` (`[rows, out]`), the bias gradient.
+/// Sums the columns of `grad` (`[rows, out]`) into the bias gradient.
 fn bias_grad<O: Dim, E: Float, D: Storage<Rank1<O>, E>>(out: O, grad: &[E]) -> Tensor<Rank1<O>, E, D> {
     let mut sum = Tensor::zeros_with_shape(Rank1(out));
     let acc = sum.as_mut_slice();

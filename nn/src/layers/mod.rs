@@ -13,7 +13,7 @@
 //! | a tuple `(A, B, C)` | `nn.Sequential(A, B, C)` |
 //!
 //! Layers without parameters have the gradient type `()`. They are generic
-//! over the element type `E` only because [`Module`](autograd::Module) names
+//! over the element type `E` only because [`Module`] names
 //! an element type, which must match the other layers of a tuple. `E`
 //! defaults to `f32`, so `Relu` is `Relu<f32>`.
 
@@ -88,7 +88,7 @@ pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use linear::{Linear, LinearGrads, LinearNoBias, LinearNoBiasGrads};
 
-use autograd::{Differentiable, Module};
+use autograd::{Differentiable, Module, NoGrad, Rng};
 
 /// A layer's forward pass on an input of type `X`, with its VJP form.
 ///
@@ -103,7 +103,33 @@ use autograd::{Differentiable, Module};
 /// `forward_vjp` for `self.layer.forward(x)`.
 ///
 /// Pullbacks are `Clone` so that a tuple can hand the input pullback of a
-/// later layer to both of its own pullbacks.
+/// later layer to both of its own pullbacks. For training with [`Dropout`],
+/// use [`ForwardTrain`], which also takes the random number generator.
+///
+/// NOTE: when both pullbacks of a tuple are called, the input pullbacks of
+/// its later layers run twice, once for each.
+///
+/// One training step of a two-layer network:
+///
+/// ```
+/// use autograd::{Rng, Tensor, Rank2, typenum::{U4, U8, U1}};
+/// use nn::layers::{Forward, Linear, Relu};
+/// use nn::loss::mse_loss_vjp;
+/// use nn::optim::{Optimizer, Sgd, SgdConfig};
+///
+/// let mut rng = Rng::seed_from_u64(0);
+/// let mut model: (Linear<U4, U8>, Relu, Linear<U8, U1>) =
+///     (Linear::new(&mut rng), Relu::new(), Linear::new(&mut rng));
+/// let mut sgd = Sgd::new(&model, SgdConfig { lr: 0.1, ..SgdConfig::default() });
+///
+/// let x: Tensor<Rank2<U4, U4>> = Tensor::randn(&mut rng);
+/// let target: Tensor<Rank2<U4, U1>> = Tensor::zeros();
+/// let (y, (pullback_model, _)) = model.forward_vjp(&x);
+/// let (loss, (pullback_y, _)) = mse_loss_vjp(&y, &target);
+/// let grads = pullback_model(pullback_y(Tensor::scalar(1.0)));
+/// sgd.step(&mut model, grads);
+/// # assert!(loss.item() >= 0.0);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no forward pass for an input of type `{X}`",
     label = "this layer cannot take that input",
@@ -131,3 +157,86 @@ pub trait Forward<X: Differentiable>: Module {
         ),
     );
 }
+
+/// A layer's forward pass in training mode, which may draw random numbers.
+///
+/// Only [`Dropout`] behaves differently in training: it draws its mask from
+/// `rng`. Every other layer runs its [`Forward`] pass, which is what the
+/// default methods do, and a tuple passes `rng` to each of its items in
+/// order. Inference goes through [`Forward`], which takes no generator, so
+/// it cannot drop elements by accident.
+///
+/// `forward_train_vjp` follows the VJP convention with one slot per
+/// argument: the layer's gradient, the input's, and `NoGrad` for `rng`.
+pub trait ForwardTrain<X: Differentiable>: Forward<X> {
+    /// Runs the layer in training mode.
+    fn forward_train(&self, x: &X, rng: &mut Rng) -> Self::Output {
+        let _ = rng;
+        self.forward(x)
+    }
+
+    /// Runs the layer in training mode and returns the output with its
+    /// pullbacks `(pullback_params, pullback_input, NoGrad)`.
+    #[allow(clippy::type_complexity)]
+    fn forward_train_vjp(
+        &self,
+        x: &X,
+        rng: &mut Rng,
+    ) -> (
+        Self::Output,
+        (
+            impl FnOnce(Self::Output) -> Self::Grads + Clone + use<Self, X>,
+            impl FnOnce(Self::Output) -> X::Grad + Clone + use<Self, X>,
+            NoGrad,
+        ),
+    ) {
+        let _ = rng;
+        let (y, (pullback_params, pullback_input)) = self.forward_vjp(x);
+        (y, (pullback_params, pullback_input, NoGrad))
+    }
+}
+
+/// Layers that run the same pass in training and in inference.
+macro_rules! impl_forward_train_as_forward {
+    ($($Layer:ident<$($param:ident),*>),* $(,)?) => {$(
+        impl<X: Differentiable, $($param),*> ForwardTrain<X> for $Layer<$($param),*>
+        where
+            Self: Forward<X>,
+        {
+        }
+    )*};
+}
+
+impl<X, I, O, E, D> ForwardTrain<X> for Linear<I, O, E, D>
+where
+    X: Differentiable,
+    I: autograd::Dim,
+    O: autograd::Dim,
+    E: autograd::Float,
+    D: autograd::Storage<autograd::Rank2<O, I>, E> + autograd::Storage<autograd::Rank1<O>, E>,
+    Self: Forward<X>,
+{
+}
+
+impl<X, I, O, E, D> ForwardTrain<X> for LinearNoBias<I, O, E, D>
+where
+    X: Differentiable,
+    I: autograd::Dim,
+    O: autograd::Dim,
+    E: autograd::Float,
+    D: autograd::Storage<autograd::Rank2<O, I>, E>,
+    Self: Forward<X>,
+{
+}
+
+impl_forward_train_as_forward!(
+    Relu<E>,
+    LeakyRelu<E>,
+    Sigmoid<E>,
+    Tanh<E>,
+    Gelu<E>,
+    Silu<E>,
+    Softmax<E>,
+    LogSoftmax<E>,
+    Flatten<E>,
+);

@@ -1,15 +1,16 @@
-//! `Forward` for tuples of layers: each item takes the previous item's
-//! output, as PyTorch's `nn.Sequential`.
+//! `Forward` and `ForwardTrain` for tuples of layers: each item takes the
+//! previous item's output, as PyTorch's `nn.Sequential`.
 
-use autograd::Module;
+use autograd::{Module, NoGrad, Rng};
 
-use super::Forward;
+use super::{Forward, ForwardTrain};
 
-/// Implements `Forward` for one tuple arity. `first` is item 0 and `rest`
-/// the items after it in order; `reversed` lists `rest` in reverse order,
-/// because the pullbacks run from the last layer back to the first. Each
-/// item names its type, the type whose output it takes, its index, and the
-/// names of its pullbacks and gradient.
+/// Implements `Forward` and `ForwardTrain` for one tuple arity.
+///
+/// `first` is item 0 and `rest` lists the items after it in order.
+/// `reversed` lists `rest` backwards, because the pullbacks run from the last
+/// layer to the first. Each item names its type, the type whose output it
+/// takes, its index, and the names of its pullbacks and gradient.
 macro_rules! impl_forward_tuple {
     (
         first: $T0:ident $p0:ident $q0:ident $g0:ident;
@@ -68,6 +69,56 @@ macro_rules! impl_forward_tuple {
                     ($g0, $($g,)*)
                 };
                 (h, (pullback_params, pullback_input))
+            }
+        }
+
+        impl<X, $T0, $($T),*> ForwardTrain<X> for ($T0, $($T,)*)
+        where
+            X: autograd::Differentiable,
+            $T0: ForwardTrain<X>,
+            $($T: ForwardTrain<$Prev::Output> + Module<Elem = $T0::Elem>,)*
+        {
+            fn forward_train(&self, x: &X, rng: &mut Rng) -> Self::Output {
+                let h = self.0.forward_train(x, rng);
+                $(let h = self.$i.forward_train(&h, rng);)*
+                h
+            }
+
+            #[allow(clippy::type_complexity)]
+            fn forward_train_vjp(
+                &self,
+                x: &X,
+                rng: &mut Rng,
+            ) -> (
+                Self::Output,
+                (
+                    impl FnOnce(Self::Output) -> Self::Grads + Clone + use<X, $T0, $($T),*>,
+                    impl FnOnce(Self::Output) -> X::Grad + Clone + use<X, $T0, $($T),*>,
+                    NoGrad,
+                ),
+            ) {
+                let (h, ($p0, $q0, NoGrad)) = self.0.forward_train_vjp(x, rng);
+                $(let (h, ($p, $q, NoGrad)) = self.$i.forward_train_vjp(&h, rng);)*
+
+                let pullback_input = {
+                    let $q0 = $q0.clone();
+                    $(let $q = $q.clone();)*
+                    move |cotangent: Self::Output| {
+                        let d = cotangent;
+                        $(let d = $qr(d);)*
+                        $q0(d)
+                    }
+                };
+                let pullback_params = move |cotangent: Self::Output| {
+                    let d = cotangent;
+                    $(
+                        let $gr = $pr(Clone::clone(&d));
+                        let d = $qr(d);
+                    )*
+                    let $g0 = $p0(d);
+                    ($g0, $($g,)*)
+                };
+                (h, (pullback_params, pullback_input, NoGrad))
             }
         }
     };

@@ -21,7 +21,7 @@ pub struct ClassIndices<'a, N: Dim, C: Dim> {
     classes: C,
 }
 
-/// Why a slice of class indices does not fit a batch.
+/// The reason a slice of class indices does not fit a batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClassIndexError {
     /// The slice has another length than the batch axis of the type.
@@ -144,8 +144,8 @@ pub trait CrossEntropyTarget<N: Dim, C: Dim, E: Float, D: Storage<Rank2<N, C>, E
     /// into `row`, which has one element per class.
     fn write_distribution(&self, i: usize, row: &mut [E]);
 
-    /// The target's gradient from the log-probabilities, the cotangent of each
-    /// sample's loss and the label smoothing.
+    /// Computes the target's gradient from the log-probabilities, the
+    /// cotangent of each sample's loss and the label smoothing.
     fn grad(log_probs: Tensor<Rank2<N, C>, E, D>, cotangents: &[E], label_smoothing: E) -> Self::Grad;
 }
 
@@ -217,8 +217,8 @@ where
     }
 }
 
-/// The per-sample losses, their gradient with respect to the logits (for a
-/// unit cotangent) and the log-probabilities.
+/// Computes the per-sample losses, their gradient with respect to the logits
+/// (for a unit cotangent) and the log-probabilities.
 #[allow(clippy::type_complexity)]
 #[track_caller]
 fn cross_entropy_parts<N, C, E, D, T>(
@@ -254,7 +254,7 @@ where
         .zip(grad.as_mut_slice().chunks_mut(width));
     for (i, (((x, lsm), g), loss)) in rows.zip(losses.as_mut_slice()).enumerate() {
         // log_softmax through log-sum-exp, shifted by the row maximum. g
-        // holds exp(x - max), so softmax(x) = g / Σ g needs no second exp.
+        // contains exp(x - max), so softmax(x) = g / Σ g needs no second exp.
         let max = x.iter().fold(E::NEG_INFINITY, |m, &v| m.max(v));
         for (e, &v) in g.iter_mut().zip(x) {
             *e = (v - max).exp();
@@ -262,7 +262,7 @@ where
         let sum: E = g.iter().copied().sum();
         let lse = max + sum.ln();
 
-        // lsm holds the smoothed target t' = (1 - ε) t + ε / C until it is
+        // lsm contains the smoothed target t' = (1 - ε) t + ε / C until it is
         // overwritten with the log-probabilities; then
         // ∂loss/∂x = (Σ t') softmax(x) - t'.
         target.write_distribution(i, lsm);

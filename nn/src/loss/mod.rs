@@ -92,7 +92,7 @@ macro_rules! elementwise_loss {
         }
 
         #[doc = concat!("[`", stringify!($name), "`] with the reduction chosen by type: \
-                         [`Mean`], [`Sum`] or [`NoReduction`].")]
+                         [`Mean`](crate::loss::Mean), [`Sum`](crate::loss::Sum) or [`NoReduction`](crate::loss::NoReduction).")]
         #[track_caller]
         pub fn $with<S, E, D, R>(
             pred: &Tensor<S, E, D>,

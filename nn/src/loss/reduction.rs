@@ -1,4 +1,4 @@
-//! How a loss turns its elementwise losses into its output.
+//! Loss reductions: the mean, the sum, or the elementwise losses themselves.
 
 use autograd::{Differentiable, Float, Rank0, Shape, Storage, Tensor};
 

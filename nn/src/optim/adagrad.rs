@@ -3,7 +3,7 @@
 
 use autograd::{Float, Leaves, Module};
 
-use super::{check_hyperparameter, Optimizer};
+use super::{check_has_params, check_hyperparameter, Optimizer};
 
 /// Hyperparameters of [`Adagrad`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -53,11 +53,13 @@ impl<M: Module> Adagrad<M> {
     /// gradients.
     ///
     /// # Panics
+    /// If the model has no parameters (PyTorch's "empty parameter list").
     /// If `lr`, `lr_decay`, `weight_decay`, `initial_accumulator_value` or
     /// `eps` is negative, as PyTorch raises.
     #[track_caller]
     pub fn new(model: &M, config: AdagradConfig) -> Self {
         let c = config;
+        check_has_params(model, "Adagrad");
         check_hyperparameter(c.lr >= 0.0, "Adagrad", "learning rate", c.lr);
         check_hyperparameter(c.lr_decay >= 0.0, "Adagrad", "lr_decay value", c.lr_decay);
         check_hyperparameter(c.weight_decay >= 0.0, "Adagrad", "weight_decay value", c.weight_decay);
@@ -79,6 +81,7 @@ impl<M: Module> Adagrad<M> {
         }
     }
 
+    /// The hyperparameters, with the learning rate a scheduler last set.
     pub fn config(&self) -> &AdagradConfig {
         &self.config
     }

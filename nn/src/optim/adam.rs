@@ -3,7 +3,7 @@
 
 use autograd::{Float, Module};
 
-use super::{check_hyperparameter, Optimizer};
+use super::{check_has_params, check_hyperparameter, Optimizer};
 
 /// Hyperparameters of [`Adam`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -64,7 +64,7 @@ impl Default for AdamWConfig {
     }
 }
 
-/// How the weight decay enters the update.
+/// The form of weight decay: a gradient term or a parameter shrink.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum WeightDecay {
     /// Added to the gradient (Adam).
@@ -87,6 +87,7 @@ impl<M: Module> Moments<M> {
     #[track_caller]
     fn new(name: &str, model: &M, config: AdamConfig, decay: WeightDecay) -> Self {
         let (beta1, beta2) = config.betas;
+        check_has_params(model, name);
         check_hyperparameter(config.lr >= 0.0, name, "learning rate", config.lr);
         check_hyperparameter(config.eps >= 0.0, name, "epsilon value", config.eps);
         check_hyperparameter((0.0..1.0).contains(&beta1), name, "beta parameter at index 0", beta1);
@@ -175,6 +176,7 @@ impl<M: Module> Adam<M> {
     /// Builds the optimizer for `model`, allocating its moment estimates.
     ///
     /// # Panics
+    /// If the model has no parameters (PyTorch's "empty parameter list").
     /// If a hyperparameter is out of range (a beta outside `[0, 1)`, a
     /// negative `lr`, `eps` or `weight_decay`), as PyTorch raises.
     #[track_caller]
@@ -184,6 +186,7 @@ impl<M: Module> Adam<M> {
         }
     }
 
+    /// The hyperparameters, with the learning rate a scheduler last set.
     pub fn config(&self) -> &AdamConfig {
         &self.moments.config
     }

@@ -15,9 +15,19 @@
 //! buffers, moment estimates) in values of the model's gradient type
 //! `M::Grads`, allocated once when the optimizer is built.
 //! [`Optimizer::step`] takes the gradients by value, so a step consumes them
-//! and the next step needs fresh ones: the gradients of earlier steps cannot
-//! pile up the way they do in PyTorch when `zero_grad()` is forgotten, and the
-//! gradients of another model type do not compile.
+//! and the next step needs fresh ones. The gradients of earlier steps cannot
+//! pile up the way they do in PyTorch when `zero_grad()` is forgotten, and
+//! the gradients of another model type do not compile.
+//!
+//! ```compile_fail
+//! use autograd::{Param, Tensor, Rank1, typenum::{U2, U3}};
+//! use nn::optim::{Optimizer, Sgd, SgdConfig};
+//!
+//! let mut model: Param<Tensor<Rank1<U2>>> = Param::new(Tensor::zeros());
+//! let mut sgd = Sgd::new(&model, SgdConfig::default());
+//! let grads_of_another_model: Tensor<Rank1<U3>> = Tensor::zeros();
+//! sgd.step(&mut model, grads_of_another_model); // expected `Rank1<U2>`, found `Rank1<U3>`
+//! ```
 //!
 //! Hyperparameters are `f64`, as Python floats are in PyTorch, and are
 //! converted to the parameters' element type at each step.
@@ -59,6 +69,17 @@ pub trait Optimizer {
 
     /// Sets the learning rate of the next steps (schedulers call this).
     fn set_lr(&mut self, lr: f64);
+}
+
+/// Panics when the model has no parameters, as PyTorch raises
+/// `ValueError: optimizer got an empty parameter list`.
+#[track_caller]
+fn check_has_params<M: Module>(model: &M, optimizer: &str) {
+    assert!(
+        model.num_params() > 0,
+        "{optimizer}: the model has no parameters to optimize; wrap the trainable tensors \
+         in `Param` and include their layers in the model"
+    );
 }
 
 /// Panics with the hyperparameter's name when `ok` is false, as PyTorch's

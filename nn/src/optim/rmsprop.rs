@@ -3,7 +3,7 @@
 
 use autograd::{Float, Module};
 
-use super::{check_hyperparameter, Optimizer};
+use super::{check_has_params, check_hyperparameter, Optimizer};
 
 /// Hyperparameters of [`RmsProp`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -62,10 +62,12 @@ impl<M: Module> RmsProp<M> {
     /// when `momentum > 0`).
     ///
     /// # Panics
+    /// If the model has no parameters (PyTorch's "empty parameter list").
     /// If `lr`, `eps`, `momentum`, `weight_decay` or `alpha` is negative, as
     /// PyTorch raises.
     #[track_caller]
     pub fn new(model: &M, config: RmsPropConfig) -> Self {
+        check_has_params(model, "RmsProp");
         check_hyperparameter(config.lr >= 0.0, "RmsProp", "learning rate", config.lr);
         check_hyperparameter(config.eps >= 0.0, "RmsProp", "epsilon value", config.eps);
         check_hyperparameter(config.momentum >= 0.0, "RmsProp", "momentum value", config.momentum);
@@ -79,6 +81,7 @@ impl<M: Module> RmsProp<M> {
         }
     }
 
+    /// The hyperparameters, with the learning rate a scheduler last set.
     pub fn config(&self) -> &RmsPropConfig {
         &self.config
     }

@@ -1,10 +1,10 @@
 //! Learning-rate schedulers in closed form.
 //!
 //! A scheduler reads the optimizer's learning rate when it is built (the base
-//! learning rate, at epoch 0) and sets it again at each
-//! [`step`](LrScheduler::step), which advances one epoch, as in PyTorch:
-//! call `scheduler.step(&mut optimizer)` once per epoch after the
-//! optimizer's steps.
+//! learning rate, at epoch 0). Each [`step`](LrScheduler::step) advances one
+//! epoch and sets the optimizer's learning rate to that epoch's, so call
+//! `scheduler.step(&mut optimizer)` once per epoch after the optimizer's
+//! steps, as in PyTorch.
 
 use core::f64::consts::PI;
 

@@ -3,7 +3,7 @@
 
 use autograd::{Float, Module};
 
-use super::{check_hyperparameter, Optimizer};
+use super::{check_has_params, check_hyperparameter, Optimizer};
 
 /// Hyperparameters of [`Sgd`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -57,10 +57,12 @@ impl<M: Module> Sgd<M> {
     /// Builds the optimizer for `model`, allocating its momentum buffer.
     ///
     /// # Panics
+    /// If the model has no parameters (PyTorch's "empty parameter list").
     /// If a hyperparameter is negative, or `nesterov` is set without
     /// `momentum > 0` and `dampening == 0`, as PyTorch raises.
     #[track_caller]
     pub fn new(model: &M, config: SgdConfig) -> Self {
+        check_has_params(model, "Sgd");
         check_hyperparameter(config.lr >= 0.0, "Sgd", "learning rate", config.lr);
         check_hyperparameter(config.momentum >= 0.0, "Sgd", "momentum", config.momentum);
         check_hyperparameter(config.weight_decay >= 0.0, "Sgd", "weight_decay", config.weight_decay);
@@ -78,6 +80,7 @@ impl<M: Module> Sgd<M> {
         }
     }
 
+    /// The hyperparameters, with the learning rate a scheduler last set.
     pub fn config(&self) -> &SgdConfig {
         &self.config
     }
