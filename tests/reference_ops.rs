@@ -235,11 +235,8 @@ elementwise_tests! {
     clamp_matches_torch: "clamp", clamp, clamp_vjp, "min" as as_f64, "max" as as_f64;
 }
 
-// NOTE: `clamp_vjp` passes the cotangent of an input that sits exactly on
-// a bound, while torch 2.15 with scalar bounds gives it 0 (its mask is
-// min < x < max). Remove the `ignore` once the two agree.
+// An input exactly on a bound gets gradient 0 in torch 2.15.
 #[test]
-#[ignore = "clamp_vjp passes the cotangent at a bound, torch 2.15 gives 0 there"]
 fn clamp_at_bounds_matches_torch() {
     check_elementwise(
         "clamp_at_bounds",

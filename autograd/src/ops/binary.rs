@@ -73,17 +73,18 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
         self.map(|x| x.max(min).min(max))
     }
 
-    /// VJP of [`clamp`](Self::clamp): `dx = dy` where `min <= x <= max`,
+    /// VJP of [`clamp`](Self::clamp): `dx = dy` where `min < x < max`,
     /// else 0. The bounds get no gradient.
     ///
-    /// The mask includes both bounds, as PyTorch's `clamp_backward` does, so
-    /// an input sitting exactly on a bound passes its whole cotangent. When
+    /// The mask excludes both bounds: an input sitting exactly on a bound
+    /// gets gradient 0, which is what torch 2.15 returns for scalar bounds
+    /// (the `clamp_at_bounds` case of `tests/reference/ops.json`). When
     /// `min > max` the mask is empty and the gradient is 0.
     #[allow(clippy::type_complexity)]
     pub fn clamp_vjp(&self, min: E, max: E) -> (Self, (impl FnOnce(Self) -> Self, NoGrad, NoGrad)) {
         let f = move |x: E| x.max(min).min(max);
         let df = move |x: E, _| {
-            if x >= min && x <= max {
+            if x > min && x < max {
                 E::ONE
             } else {
                 E::ZERO
