@@ -25,8 +25,10 @@ pub mod gradcheck;
 pub mod module;
 mod module_impls;
 pub mod ops;
+mod param_reads;
 pub mod pullbacks;
 pub mod rng;
+mod scalar_loss;
 pub mod shape;
 pub mod tensor;
 

@@ -1,0 +1,69 @@
+//! The check that a `&self` method reads every parameter field of its model.
+//!
+//! The method gets an inline `const` block that compares the fields its body
+//! reads as `self.<field>` with the list `#[derive(Module)]` emits; the list
+//! is empty for a type without the derive, so the check passes there.
+//! `#[differentiable(partial)]` turns the check off.
+
+use proc_macro2::TokenStream;
+use quote::quote_spanned;
+use syn::ext::IdentExt;
+use syn::visit::Visit;
+
+/// Prepends the check to the body of `function`, unless the function has no
+/// `self` receiver, is marked `partial`, or uses `self` in a way other than
+/// `self.<field>` (a helper method such as `self.hidden(x)` may read any
+/// field, so no set of reads can be claimed).
+pub fn insert_check(function: &mut syn::ItemFn, partial: bool) {
+    if partial || function.sig.receiver().is_none() {
+        return;
+    }
+    let mut reads = FieldReads::default();
+    reads.visit_block(&function.block);
+    if reads.self_used_otherwise {
+        return;
+    }
+
+    let fields = reads.fields;
+    let span = function.sig.ident.span();
+    let check: TokenStream = quote_spanned! {span=>
+        const {
+            #[allow(unused_imports)]
+            use ::autograd::__private::ParamFieldsFallback as _;
+            ::autograd::__private::check_param_reads(Self::__AUTOGRAD_PARAM_FIELDS, &[#(#fields),*])
+        };
+    };
+    function.block.stmts.insert(0, syn::Stmt::Expr(syn::Expr::Verbatim(check), None));
+}
+
+#[derive(Default)]
+struct FieldReads {
+    fields: Vec<String>,
+    self_used_otherwise: bool,
+}
+
+impl<'ast> Visit<'ast> for FieldReads {
+    fn visit_expr_field(&mut self, field: &'ast syn::ExprField) {
+        if is_self(&field.base) {
+            let name = match &field.member {
+                syn::Member::Named(ident) => ident.unraw().to_string(),
+                syn::Member::Unnamed(index) => index.index.to_string(),
+            };
+            if !self.fields.contains(&name) {
+                self.fields.push(name);
+            }
+        } else {
+            syn::visit::visit_expr_field(self, field);
+        }
+    }
+
+    fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
+        if path.path.is_ident("self") {
+            self.self_used_otherwise = true;
+        }
+    }
+}
+
+fn is_self(expr: &syn::Expr) -> bool {
+    matches!(expr, syn::Expr::Path(path) if path.qself.is_none() && path.path.is_ident("self"))
+}
