@@ -23,12 +23,14 @@ use std::time::{Duration, Instant};
 
 use autograd::typenum::{U10, U128, U150, U16, U3, U32, U4, U5, U64, U784};
 use autograd::typenum::Unsigned;
-use autograd::{AddVjp, Dim, MatMulT, Rank0, Rank1, Rank2, Rng, Tensor};
-use nn::loss::{cross_entropy_vjp, mse_loss_vjp, ClassIndices};
+use autograd::{differentiable, Dim, Module, NoGrad, Param, Rank0, Rank1, Rank2, Rng, Tensor};
+use nn::layers::{Forward, Linear};
+use nn::loss::{cross_entropy, cross_entropy_vjp, mse_loss, mse_loss_vjp, ClassIndices};
+use nn::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 
 const WARMUP: Duration = Duration::from_millis(300);
-const SAMPLE_TIME: Duration = Duration::from_millis(2);
-const SAMPLES: usize = 200;
+const SAMPLE_TIME: Duration = Duration::from_micros(200);
+const SAMPLES: usize = 1000;
 
 /// Median and spread of the time of one step, in microseconds.
 struct Summary {
@@ -78,60 +80,57 @@ impl Filter {
         Filter(std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect())
     }
 
-    fn run(&self, name: &str, step: impl FnMut() -> f32) {
-        if !self.0.is_empty() && !self.0.iter().any(|f| name.contains(f.as_str())) {
-            return;
-        }
-        let s = measure(step);
-        println!(
-            "{name:<28} {:>10.3} {:>10.3} {:>10.3} {:>8}",
-            s.median, s.p10, s.p90, s.steps_per_sample
-        );
+    fn selects(&self, name: &str) -> bool {
+        self.0.is_empty() || self.0.iter().any(|f| name.contains(f.as_str()))
     }
 }
 
-/// Subtracts `lr · grad` from `param` in place.
-///
-/// `param` must not share its buffer with a live pullback, or `as_mut_slice`
-/// copies it first.
-fn sgd_update<S: autograd::Shape>(param: &mut Tensor<S>, grad: &Tensor<S>, lr: f32) {
-    for (p, &g) in param.as_mut_slice().iter_mut().zip(grad.as_slice()) {
-        *p -= lr * g;
-    }
+/// Times `step` and prints one row of the report.
+fn report(name: &str, step: impl FnMut() -> f32) {
+    let s = measure(step);
+    println!(
+        "{name:<28} {:>10.3} {:>10.3} {:>10.3} {:>8}",
+        s.median, s.p10, s.p90, s.steps_per_sample
+    );
 }
 
 // ---- 1. the tutorial neuron: sigmoid(w·x + b), MSE against a label ----
 
+#[derive(Module)]
 struct Neuron {
-    weight: Tensor<Rank1<U5>>,
-    bias: Tensor<Rank0>,
+    weight: Param<Tensor<Rank1<U5>>>,
+    bias: Param<Tensor<Rank0>>,
 }
 
-fn neuron_step(model: &mut Neuron, x: &Tensor<Rank1<U5>>, y: &Tensor<Rank0>, lr: f32) -> f32 {
-    let (dot, (pullback_weight, pullback_x)) = model.weight.dot_vjp(x);
-    let (z, (pullback_dot, pullback_bias)) = dot.add_vjp(&model.bias);
-    let (prediction, (pullback_sigmoid,)) = z.sigmoid_vjp();
-    let (loss, (pullback_prediction, pullback_label)) = mse_loss_vjp(&prediction, y);
-    drop((pullback_x, pullback_label));
-
-    let d_prediction = pullback_prediction(Tensor::scalar(1.0));
-    let d_z = pullback_sigmoid(d_prediction);
-    let d_bias = pullback_bias(d_z.clone());
-    let d_weight = pullback_weight(pullback_dot(d_z));
-
-    sgd_update(&mut model.weight, &d_weight, lr);
-    sgd_update(&mut model.bias, &d_bias, lr);
-    loss.item()
+impl Neuron {
+    #[differentiable]
+    fn loss(&self, #[no_grad] x: &Tensor<Rank1<U5>>, #[no_grad] label: &Tensor<Rank0>) -> Tensor<Rank0> {
+        let z = self.weight.dot(x) + &*self.bias;
+        let prediction = z.sigmoid();
+        mse_loss(&prediction, label)
+    }
 }
 
 fn bench_neuron(filter: &Filter) {
+    if !filter.selects("neuron_sgd") {
+        return;
+    }
     let mut model = Neuron {
-        weight: Tensor::from_array([0.5, -0.3, 0.8, 0.1, -0.6]),
-        bias: Tensor::scalar(0.2),
+        weight: Param::new(Tensor::from_array([0.5, -0.3, 0.8, 0.1, -0.6])),
+        bias: Param::new(Tensor::scalar(0.2)),
     };
     let x = Tensor::from_array([1.0, 2.0, -1.0, 0.5, 3.0]);
-    let y = Tensor::scalar(1.0);
-    filter.run("neuron_sgd", || neuron_step(&mut model, &x, &y, 0.1));
+    let label = Tensor::scalar(1.0);
+    // z = w·x + b = -2.45, so the loss is (sigmoid(-2.45) - 1)².
+    let expected = (1.0 / (1.0 + 2.45f32.exp()) - 1.0).powi(2);
+    assert!((model.loss(&x, &label).item() - expected).abs() < 1e-6);
+
+    let mut sgd = Sgd::new(&model, SgdConfig { lr: 0.1, ..SgdConfig::default() });
+    report("neuron_sgd", || {
+        let (loss, (grads, NoGrad, NoGrad)) = model.loss_grad(&x, &label);
+        sgd.step(&mut model, grads);
+        loss.item()
+    });
 }
 
 // ---- 2-4. MLPs: Linear, ReLU, Linear, cross entropy ----
@@ -141,82 +140,87 @@ trait Size: Dim + Unsigned + Default {}
 
 impl<U: Dim + Unsigned + Default> Size for U {}
 
-/// A `Linear` layer in PyTorch's layout: `y = x · Wᵀ + b`, `W` is `[out, in]`.
-struct Dense<I: Dim, O: Dim> {
-    weight: Tensor<Rank2<O, I>>,
-    bias: Tensor<Rank1<O>>,
+#[derive(Module)]
+struct Mlp<I: Size, H: Size, O: Size> {
+    l1: Linear<I, H>,
+    l2: Linear<H, O>,
 }
 
-impl<I: Size, O: Size> Dense<I, O> {
-    /// PyTorch's default initialisation: uniform in `±1/√in`.
-    fn new(rng: &mut Rng) -> Self {
-        let bound = 1.0 / (I::USIZE as f32).sqrt();
-        Dense {
-            weight: Tensor::uniform(-bound, bound, rng),
-            bias: Tensor::uniform(-bound, bound, rng),
-        }
+// NOTE: the cross entropy stays outside the differentiable forward because
+// `#[differentiable]` cannot yet take an argument with a lifetime such as
+// `&ClassIndices<'_, N, O>`: the generated `impl FnOnce` does not capture it
+// (error E0700).
+impl<I: Size, H: Size, O: Size> Mlp<I, H, O> {
+    #[differentiable]
+    fn forward<N: Size>(&self, #[no_grad] x: &Tensor<Rank2<N, I>>) -> Tensor<Rank2<N, O>> {
+        let hidden = self.l1.forward(x).relu();
+        self.l2.forward(&hidden)
+    }
+
+    /// One step's loss and gradients: the forward pass, cross entropy, and
+    /// the backward pass.
+    fn loss_grad<N: Size>(
+        &self,
+        x: &Tensor<Rank2<N, I>>,
+        labels: &ClassIndices<'_, N, O>,
+    ) -> (Tensor<Rank0>, MlpGrads<I, H, O>) {
+        let (logits, pullback) = self.forward_vjp(x);
+        let (loss, (pullback_logits, _)) = cross_entropy_vjp(&logits, labels);
+        let (grads, NoGrad) = pullback(pullback_logits(Tensor::scalar(1.0)));
+        (loss, grads)
     }
 }
 
-struct Mlp<I: Dim, H: Dim, O: Dim> {
-    l1: Dense<I, H>,
-    l2: Dense<H, O>,
+/// Which optimizer an MLP case steps with.
+#[derive(Clone, Copy)]
+enum OptimizerKind {
+    /// `torch.optim.SGD(lr=0.1)`.
+    Sgd,
+    /// `torch.optim.Adam(lr=1e-3)`.
+    Adam,
 }
 
-#[allow(clippy::type_complexity)]
-fn mlp_step<N, I, H, O>(
-    model: &mut Mlp<I, H, O>,
-    x: &Tensor<Rank2<N, I>>,
-    labels: &ClassIndices<'_, N, O>,
-    lr: f32,
-) -> f32
-where
-    N: Size,
-    I: Size,
-    H: Size,
-    O: Size,
-{
-    let (xw1, (_, pullback_w1)) = x.matmul_t_vjp(&model.l1.weight);
-    let (b1, (pullback_b1,)) = model.l1.bias.broadcast_vjp::<0, Rank2<N, H>>();
-    let (z1, (pullback_xw1, pullback_b1_rows)) = xw1.add_vjp(&b1);
-    let (h, (pullback_relu,)) = z1.relu_vjp();
-    let (hw2, (pullback_h, pullback_w2)) = h.matmul_t_vjp(&model.l2.weight);
-    let (b2, (pullback_b2,)) = model.l2.bias.broadcast_vjp::<0, Rank2<N, O>>();
-    let (logits, (pullback_hw2, pullback_b2_rows)) = hw2.add_vjp(&b2);
-    let (loss, (pullback_logits, _)) = cross_entropy_vjp(&logits, labels);
-
-    let d_logits = pullback_logits(Tensor::scalar(1.0));
-    let d_b2 = pullback_b2(pullback_b2_rows(d_logits.clone()));
-    let d_hw2 = pullback_hw2(d_logits);
-    let d_w2 = pullback_w2(d_hw2.clone());
-    let d_z1 = pullback_relu(pullback_h(d_hw2));
-    let d_b1 = pullback_b1(pullback_b1_rows(d_z1.clone()));
-    let d_w1 = pullback_w1(pullback_xw1(d_z1));
-
-    sgd_update(&mut model.l1.weight, &d_w1, lr);
-    sgd_update(&mut model.l1.bias, &d_b1, lr);
-    sgd_update(&mut model.l2.weight, &d_w2, lr);
-    sgd_update(&mut model.l2.bias, &d_b2, lr);
-    loss.item()
-}
-
-fn bench_mlp<N, I, H, O>(filter: &Filter, name: &str, seed: u64)
-where
-    N: Size,
-    I: Size,
-    H: Size,
-    O: Size,
-{
+fn bench_mlp<N: Size, I: Size, H: Size, O: Size>(
+    filter: &Filter,
+    name: &str,
+    optimizer: OptimizerKind,
+    seed: u64,
+) {
+    if !filter.selects(name) {
+        return;
+    }
     let mut rng = Rng::seed_from_u64(seed);
     let mut model = Mlp::<I, H, O> {
-        l1: Dense::new(&mut rng),
-        l2: Dense::new(&mut rng),
+        l1: Linear::new(&mut rng),
+        l2: Linear::new(&mut rng),
     };
     let x: Tensor<Rank2<N, I>> = Tensor::randn(&mut rng);
-    let classes = O::USIZE;
-    let indices: Vec<usize> = (0..N::USIZE).map(|_| rng.below(classes)).collect();
+    let indices: Vec<usize> = (0..N::USIZE).map(|_| rng.below(O::USIZE)).collect();
     let labels = ClassIndices::<N, O>::new(&indices, O::default()).expect("labels below O");
-    filter.run(name, || mlp_step(&mut model, &x, &labels, 0.1));
+    let initial_loss = cross_entropy(&model.forward(&x), &labels).item();
+
+    match optimizer {
+        OptimizerKind::Sgd => {
+            let mut sgd = Sgd::new(&model, SgdConfig { lr: 0.1, ..SgdConfig::default() });
+            report(name, || {
+                let (loss, grads) = model.loss_grad(&x, &labels);
+                sgd.step(&mut model, grads);
+                loss.item()
+            });
+        }
+        OptimizerKind::Adam => {
+            let mut adam = Adam::new(&model, AdamConfig { lr: 1e-3, ..AdamConfig::default() });
+            report(name, || {
+                let (loss, grads) = model.loss_grad(&x, &labels);
+                adam.step(&mut model, grads);
+                loss.item()
+            });
+        }
+    }
+
+    // Thousands of steps on one batch must have lowered its loss.
+    let final_loss = cross_entropy(&model.forward(&x), &labels).item();
+    assert!(final_loss < initial_loss, "{name}: loss rose from {initial_loss} to {final_loss}");
 }
 
 fn main() {
@@ -226,7 +230,8 @@ fn main() {
         "case", "median_us", "p10_us", "p90_us", "k"
     );
     bench_neuron(&filter);
-    bench_mlp::<U150, U4, U16, U3>(&filter, "mlp_4_16_3_b150_sgd", 1);
-    bench_mlp::<U64, U64, U32, U10>(&filter, "mlp_64_32_10_b64_sgd", 2);
-    bench_mlp::<U64, U784, U128, U10>(&filter, "mlp_784_128_10_b64_sgd", 3);
+    bench_mlp::<U150, U4, U16, U3>(&filter, "mlp_4_16_3_b150_sgd", OptimizerKind::Sgd, 1);
+    bench_mlp::<U64, U64, U32, U10>(&filter, "mlp_64_32_10_b64_sgd", OptimizerKind::Sgd, 2);
+    bench_mlp::<U64, U784, U128, U10>(&filter, "mlp_784_128_10_b64_sgd", OptimizerKind::Sgd, 3);
+    bench_mlp::<U64, U784, U128, U10>(&filter, "mlp_784_128_10_b64_adam", OptimizerKind::Adam, 3);
 }

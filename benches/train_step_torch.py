@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 
 WARMUP = 0.3
-SAMPLE_TIME = 0.002
-SAMPLES = 200
+SAMPLE_TIME = 0.0002
+SAMPLES = 1000
 
 
 def measure(step):

@@ -483,3 +483,24 @@ fn lockstep_rejects_grads_without_the_option_layer() {
     let grads = net(0, false).zero_grad();
     model.lockstep(&grads, [], &mut |_, _, []| {});
 }
+
+#[test]
+fn model_leaves_follow_declaration_order() {
+    let model = Affine::counting();
+    let mut seen: Vec<f32> = Vec::new();
+    model.visit_leaves(&mut |x| seen.extend_from_slice(x));
+
+    let mut expected: Vec<f32> = (0..15).map(|i| i as f32).collect();
+    expected.extend([100.0, 101.0, 102.0]);
+    assert_eq!(seen, expected);
+}
+
+#[test]
+fn model_leaves_skip_config_and_constants() {
+    let model = net(1, true);
+    let mut leaf_lengths = Vec::new();
+    model.visit_leaves(&mut |x| leaf_lengths.push(x.len()));
+
+    // l1 (15, 3), blocks (2, 2), extra (3), head (4), seq (2, 15, 3); not `mask`.
+    assert_eq!(leaf_lengths, [15, 3, 2, 2, 3, 4, 2, 15, 3]);
+}

@@ -117,6 +117,8 @@ fn if_and_match_pass_gradcheck_in_every_arm() {
     }
 }
 
+// The final `return` is deliberate: it is rewritten like the early one.
+#[allow(clippy::needless_return)]
 #[differentiable]
 fn early_return(x: &Vector, w: &Vector, skip: bool) -> Vector {
     let y = x * w;
@@ -329,7 +331,7 @@ impl Neuron {
     }
 
     /// The return type is spelled out (not `Scalar`) so that the macro
-    /// sees a scalar output and generates `loss_grad`.
+    /// detects a scalar output and generates `loss_grad`.
     #[differentiable]
     fn loss(&self, #[no_grad] x: &Features, #[no_grad] y: &Scalar) -> Tensor<Rank0, f64> {
         let error = self.forward(x) - y;
@@ -410,49 +412,10 @@ impl Layer {
     }
 }
 
-// NOTE: `#[derive(Module)]` on a struct nesting `Layer` overflows the
-// trait solver with f64 parameters, so the outer model's gradient struct is
-// written by hand.
-#[derive(Clone)]
+#[derive(Module, Clone)]
 struct Mlp {
     hidden: Layer,
     out: Param<Vector>,
-}
-
-#[derive(Clone, Debug)]
-struct MlpGrads {
-    hidden: <Layer as Differentiable>::Grad,
-    out: Vector,
-}
-
-impl Differentiable for Mlp {
-    type Grad = MlpGrads;
-
-    fn zero_grad(&self) -> MlpGrads {
-        MlpGrads {
-            hidden: self.hidden.zero_grad(),
-            out: self.out.zero_grad(),
-        }
-    }
-}
-
-impl Accumulate for MlpGrads {
-    fn accumulate(&mut self, other: Self) {
-        self.hidden.accumulate(other.hidden);
-        self.out.accumulate(other.out);
-    }
-}
-
-impl Leaves<f64> for MlpGrads {
-    fn visit_leaves(&self, f: &mut dyn FnMut(&[f64])) {
-        self.hidden.visit_leaves(f);
-        self.out.visit_leaves(f);
-    }
-
-    fn visit_leaves_mut(&mut self, f: &mut dyn FnMut(&mut [f64])) {
-        self.hidden.visit_leaves_mut(f);
-        self.out.visit_leaves_mut(f);
-    }
 }
 
 impl Mlp {
@@ -524,4 +487,165 @@ fn derived_module_grad_fills_every_field() {
     let (_, (grads, _)) = model.forward_grad(&features());
     assert_eq!(grads.hidden.weight.numel(), 15);
     assert!(grads.out.as_slice().iter().any(|&g| g != 0.0));
+}
+
+// ---- the inline device and user Functions ----
+
+type InlineVector = Tensor<Rank1<U3>, f64, autograd::Inline>;
+
+const STEPS: usize = 3;
+
+#[differentiable]
+fn inline_recurrence(x: &InlineVector, w: &InlineVector) -> InlineVector {
+    let mut h = x * w;
+    for _ in 0..STEPS {
+        h = &h * w + x;
+    }
+    h
+}
+
+#[test]
+fn constant_count_loop_on_inline_device_passes_gradcheck() {
+    let input: (InlineVector, InlineVector) = (
+        Tensor::from_array([0.3, -0.7, 1.1]),
+        Tensor::from_array([0.5, 0.9, -0.4]),
+    );
+    gradcheck(
+        |(x, w): &(InlineVector, InlineVector)| inline_recurrence(x, w),
+        |(x, w)| {
+            let (y, pullback) = inline_recurrence_vjp(x, w);
+            (y, move |g| pullback(g))
+        },
+        &input,
+        GradcheckOptions::default(),
+    )
+    .unwrap();
+}
+
+/// `x³` with a hand-written backward, called from a differentiable function.
+struct Cube;
+
+impl autograd::Function for Cube {
+    type Input = Vector;
+    type Output = Vector;
+    type Saved = Vector;
+
+    fn forward(x: &Vector) -> (Vector, Vector) {
+        (x.map(|v| v * v * v), x.clone())
+    }
+
+    fn backward(x: Vector, grad_output: Vector) -> Vector {
+        // d x³ / dx = 3x²
+        grad_output.zip_map(&x, |g, x| 3.0 * x * x * g)
+    }
+}
+
+#[differentiable]
+fn cube_times(x: &Vector, w: &Vector) -> Vector {
+    use autograd::Function;
+    Cube::apply(x) * w
+}
+
+#[test]
+fn user_function_passes_gradcheck() {
+    check_pair!(cube_times, cube_times_vjp, pair(15));
+}
+
+// ---- struct results ----
+
+/// A pair of vectors whose gradient is a pair with the same field names.
+#[derive(Clone, Debug)]
+struct Outputs {
+    product: Vector,
+    exp: Vector,
+}
+
+impl Differentiable for Outputs {
+    type Grad = Outputs;
+
+    fn zero_grad(&self) -> Outputs {
+        Outputs {
+            product: self.product.zero_grad(),
+            exp: self.exp.zero_grad(),
+        }
+    }
+}
+
+impl Accumulate for Outputs {
+    fn accumulate(&mut self, other: Self) {
+        self.product.accumulate(other.product);
+        self.exp.accumulate(other.exp);
+    }
+}
+
+impl Leaves<f64> for Outputs {
+    fn visit_leaves(&self, f: &mut dyn FnMut(&[f64])) {
+        self.product.visit_leaves(f);
+        self.exp.visit_leaves(f);
+    }
+
+    fn visit_leaves_mut(&mut self, f: &mut dyn FnMut(&mut [f64])) {
+        self.product.visit_leaves_mut(f);
+        self.exp.visit_leaves_mut(f);
+    }
+}
+
+#[differentiable]
+fn struct_output(x: &Vector, w: &Vector) -> Outputs {
+    let product = x * w;
+    Outputs {
+        exp: (&product + x).exp(),
+        product,
+    }
+}
+
+#[test]
+fn struct_output_passes_gradcheck() {
+    check_pair!(struct_output, struct_output_vjp, pair(16));
+}
+
+#[differentiable]
+fn loop_with_branch(x: &Vector, w: &Vector, steps: usize) -> Vector {
+    let mut h = x.clone();
+    let mut total = x * 0.0;
+    for i in 0..steps {
+        if i % 2 == 0 {
+            h = &h * w;
+        } else {
+            h = h + x;
+            total = total + &h;
+        }
+    }
+    h * total
+}
+
+#[test]
+fn branch_inside_loop_passes_gradcheck() {
+    for steps in [0, 1, 2, 5] {
+        check_pair!(loop_with_branch, loop_with_branch_vjp, pair(17), steps);
+    }
+}
+
+#[test]
+fn generated_backward_passes_gradcheck_at_zero() {
+    let zeros = (Vector::zeros(), Vector::zeros());
+    check_pair!(used_three_times, used_three_times_vjp, zeros);
+    check_pair!(shadowing, shadowing_vjp, zeros);
+    check_pair!(recurrence, recurrence_vjp, zeros, 3);
+    check_pair!(branch, branch_vjp, zeros, false, 1);
+}
+
+#[differentiable]
+fn constant_becomes_active_in_loop(x: &Vector, w: &Vector, #[no_grad] offset: &Vector) -> Vector {
+    let mut acc = offset * 2.0;
+    for _ in 0..2 {
+        acc = acc * x + w;
+    }
+    acc
+}
+
+#[test]
+fn loop_carrying_a_constant_passes_gradcheck() {
+    let offset: Vector = random(30);
+    check_pair!(constant_becomes_active_in_loop, constant_becomes_active_in_loop_vjp, pair(18), &offset);
 }

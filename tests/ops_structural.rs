@@ -424,9 +424,11 @@ fn dot_value_and_grad() {
     let a: T1<U3> = Tensor::from_array([1.0, 2.0, 3.0]);
     let b: T1<U3> = Tensor::from_array([4.0, 5.0, 6.0]);
     assert_eq!(a.dot(&b).item(), 32.0);
+    assert_eq!(a.matmul(&b).item(), 32.0);
 
     let pair: (T1<U4>, T1<U4>) = (Tensor::randn(&mut rng(16)), Tensor::randn(&mut rng(17)));
     check(|(a, b): &(T1<U4>, T1<U4>)| a.dot(b), |(a, b)| a.dot_vjp(b).map2(), &pair);
+    check(|(a, b): &(T1<U4>, T1<U4>)| a.matmul(b), |(a, b)| a.matmul_vjp(b).map2(), &pair);
 }
 
 #[test]

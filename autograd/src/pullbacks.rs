@@ -1,10 +1,10 @@
 //! Runtime support for code that `#[differentiable]` generates.
 //!
-//! A VJP form returns its pullbacks in one of two shapes: a primitive returns
-//! a tuple with one pullback per argument (and [`NoGrad`] in the slots of
-//! arguments without a gradient), while a `#[differentiable]` function
-//! returns one closure that computes the gradients of all its arguments at
-//! once. [`Pullbacks`] runs either shape, so generated code can call a
+//! A VJP form returns its pullbacks in one of two shapes. A primitive returns
+//! a tuple with one pullback per argument, and [`NoGrad`] in the slots of
+//! arguments without a gradient. A `#[differentiable]` function returns one
+//! closure that computes the gradients of all its arguments at once.
+//! [`Pullbacks`] runs either shape, so generated code can call a
 //! primitive and another differentiable function the same way. The mask
 //! ([`Need`] or [`Skip`] per argument) says which gradients the caller uses:
 //! a tuple of pullbacks runs only the [`Need`] slots.
@@ -104,7 +104,7 @@ impl_pullback_tuple!(P0 M0 0, P1 M1 1, P2 M2 2, P3 M3 3, P4 M4 4; P5 M5 5);
 impl_pullback_tuple!(P0 M0 0, P1 M1 1, P2 M2 2, P3 M3 3, P4 M4 4, P5 M5 5; P6 M6 6);
 impl_pullback_tuple!(P0 M0 0, P1 M1 1, P2 M2 2, P3 M3 3, P4 M4 4, P5 M5 5, P6 M6 6; P7 M7 7);
 
-/// The record of which branch of an `if` or `match` ran, holding that
+/// The record of which branch of an `if` or `match` ran, with that
 /// branch's pullback. A `match` with more arms nests `Else`.
 #[derive(Clone, Copy, Debug)]
 pub enum Branch<A, B> {
@@ -133,5 +133,33 @@ pub mod __private {
     /// syntax; a generated body imports them all with `use traits::*`.
     pub mod traits {
         pub use crate::{MatMul as _, MatMulT as _};
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_runs_only_needed_slots() {
+        let pullbacks = (|g: f64| g * 2.0, |_: f64| -> f64 { panic!("a skipped slot ran") });
+        let (first, NoGrad) = Pullbacks::pull(pullbacks, 3.0, (Need, Skip));
+        assert_eq!(first, 6.0);
+    }
+
+    #[test]
+    fn pull_gives_every_needed_slot_the_cotangent() {
+        let pullbacks = (|g: f64| g + 1.0, NoGrad, |g: f64| g * 10.0);
+        let (first, NoGrad, third) = Pullbacks::pull(pullbacks, 2.0, (Need, Skip, Need));
+        assert_eq!(first, 3.0);
+        assert_eq!(third, 20.0);
+    }
+
+    #[test]
+    fn pull_calls_a_joint_pullback_once() {
+        let joint = |g: f64| (g, 2.0 * g);
+        let (a, b) = Pullbacks::pull(joint, 1.5, (Need, Skip));
+        assert_eq!(a, 1.5);
+        assert_eq!(b, 3.0);
     }
 }

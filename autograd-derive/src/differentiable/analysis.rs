@@ -61,7 +61,7 @@ pub fn assigned_names(block: &syn::Block) -> Vec<String> {
     finder.assigned.into_iter().filter(|n| !finder.bound.contains(n)).collect()
 }
 
-/// Every variable that the statements of `block` read, nested blocks
+/// Returns every variable that the statements of `block` read, nested blocks
 /// included (through their recorded inputs).
 pub fn used_vars(block: &Block) -> Vec<VarId> {
     let mut used = Vec::new();
@@ -78,6 +78,7 @@ pub fn used_vars(block: &Block) -> Vec<VarId> {
             Stmt::Call { call, .. } => call.operands.iter().for_each(|o| add(o.var)),
             Stmt::Alias { source, .. } => add(Some(*source)),
             Stmt::Tuple { elems, .. } => elems.iter().for_each(|o| add(o.var)),
+            Stmt::Struct { fields, .. } => fields.iter().for_each(|(_, o)| add(o.var)),
             Stmt::Untuple { source, .. } => add(source.var),
             Stmt::Branch { inputs, .. } => inputs.iter().for_each(|v| add(Some(*v))),
             Stmt::Loop { carried, inputs, .. } => {
@@ -92,9 +93,8 @@ pub fn used_vars(block: &Block) -> Vec<VarId> {
     used
 }
 
-/// The active variables that receive a cotangent inside `block`: operands
-/// of its statements and the variables the statements define that later
-/// statements read.
+/// Returns the active variables that receive a cotangent inside `block`,
+/// which are the values its statements read.
 pub fn gradient_targets(block: &Block, vars: &[Var]) -> Vec<VarId> {
     used_vars(block).into_iter().filter(|v| vars[*v].active).collect()
 }

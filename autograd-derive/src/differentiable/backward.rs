@@ -21,8 +21,8 @@ pub struct Seed {
 }
 
 impl Emitter<'_> {
-    /// The statements that declare the slots of `block`, seed them, and run
-    /// its pullbacks in reverse. The slots of `keep` are declared even when
+    /// Emits the statements that declare the slots of `block`, seed them,
+    /// and run its pullbacks in reverse. The slots of `keep` are declared even when
     /// nothing reaches them, because the caller returns them.
     pub fn backward_block(&self, block: &Block, seeds: &[Seed], keep: &[VarId]) -> TokenStream {
         let mut slots: Vec<VarId> = keep.to_vec();
@@ -83,6 +83,22 @@ impl Emitter<'_> {
                     }
                 }
             }
+            Stmt::Struct { var, fields, .. } => {
+                if !slots.contains(var) {
+                    return quote!();
+                }
+                let slot = self.slot(*var);
+                let accumulate = fields.iter().filter_map(|(field, value)| {
+                    let target = value.var.filter(|v| self.vars[*v].active)?;
+                    let target_slot = self.slot(target);
+                    Some(quote!(::autograd::accumulate_into(&mut #target_slot, grad.#field);))
+                });
+                quote! {
+                    if let Some(grad) = #slot {
+                        #(#accumulate)*
+                    }
+                }
+            }
             Stmt::Untuple { source, elems } => {
                 let Some(source) = source.var.filter(|v| self.vars[*v].active) else {
                     return quote!();
@@ -127,7 +143,7 @@ impl Emitter<'_> {
                     #(#accumulate)*
                 }
             }
-            Stmt::Loop { carried, inputs, pullbacks, .. } => {
+            Stmt::Loop { carried, inputs, pullbacks, count, .. } => {
                 let active: Vec<&Carried> = carried.iter().filter(|c| self.vars[c.start].active).collect();
                 if active.is_empty() {
                     return quote!();
@@ -151,9 +167,14 @@ impl Emitter<'_> {
                     let slot = self.slot(before);
                     Some(quote!(::autograd::Accumulate::accumulate(&mut #slot, #carry);))
                 });
+                let recorded = quote!(::core::iter::IntoIterator::into_iter(#pullbacks));
+                let recorded = match count {
+                    Some(_) => quote!(::core::iter::Iterator::flatten(#recorded)),
+                    None => recorded,
+                };
                 quote! {
                     #(let mut #carries = #initial;)*
-                    for pullback in ::core::iter::Iterator::rev(::core::iter::IntoIterator::into_iter(#pullbacks)) {
+                    for pullback in ::core::iter::Iterator::rev(#recorded) {
                         let (#(#carried_partials,)* #(#input_partials,)*) = pullback(#(#carries),*);
                         #(#carries = #carried_partials;)*
                         #(#accumulate_inputs)*
@@ -223,7 +244,8 @@ impl Emitter<'_> {
         (pattern, accumulate)
     }
 
-    /// The pullback of one arm: output cotangents in, input cotangents out.
+    /// Emits the pullback of one arm, which maps the output cotangents to the
+    /// input cotangents.
     pub fn arm_pullback(&self, arm: &Arm, inputs: &[VarId], outputs: &[VarId]) -> TokenStream {
         let mut params = Vec::new();
         let mut seeds = Vec::new();
@@ -245,9 +267,9 @@ impl Emitter<'_> {
         }
     }
 
-    /// The pullback of one loop iteration: the cotangents of the carried
-    /// values at the end of the iteration in; at its start, and of the
-    /// inputs, out.
+    /// Emits the pullback of one loop iteration. It maps the cotangents of
+    /// the carried values at the end of the iteration to their cotangents at
+    /// its start, followed by the cotangents of the inputs.
     pub fn loop_pullback(&self, body: &Block, carried: &[Carried], inputs: &[VarId]) -> TokenStream {
         let active: Vec<&Carried> = carried.iter().filter(|c| self.vars[c.start].active).collect();
         let params: Vec<Ident> = active.iter().map(|c| format_ident!("grad_{}_end", self.name(c.start))).collect();

@@ -1,5 +1,5 @@
 //! Rejects the syntax that the transformation does not differentiate, each
-//! with an error at the construct that says what to write instead.
+//! with an error at the construct that names what to write instead.
 
 use quote::ToTokens;
 use syn::visit::Visit;

@@ -34,6 +34,14 @@ impl Emitter<'_> {
                 let elems = elems.iter().map(|e| &e.tokens);
                 quote!(let #name = (#(#elems,)*);)
             }
+            Stmt::Struct { var, path, fields } => {
+                let name = self.name(*var);
+                let fields = fields.iter().map(|(field, value)| {
+                    let value = &value.tokens;
+                    quote!(#field: #value)
+                });
+                quote!(let #name = #path { #(#fields),* };)
+            }
             Stmt::Untuple { source, elems } => {
                 let names: Vec<_> = elems.iter().map(|v| self.name(*v)).collect();
                 let saved = elems.iter().map(|v| {
@@ -50,14 +58,14 @@ impl Emitter<'_> {
             Stmt::Branch { selector, arms, inputs, outputs, pullback, span } => {
                 self.forward_branch(selector, arms, inputs, outputs, pullback, *span)
             }
-            Stmt::Loop { pat, range, body, carried, inputs, pullbacks, span } => {
-                self.forward_loop(pat, range, body, carried, inputs, pullbacks, *span)
+            Stmt::Loop { pat, range, body, carried, inputs, pullbacks, count, span } => {
+                self.forward_loop(pat, range, body, carried, inputs, pullbacks, count.as_ref(), *span)
             }
         }
     }
 
-    /// The VJP form of a call, with the span of the user's operator or name
-    /// so that a missing rule is reported there.
+    /// Emits the VJP form of a call, with the span of the user's operator or
+    /// name so that a missing rule is reported there.
     fn call_tokens(&self, call: &Call) -> TokenStream {
         let span = call.span;
         let by_ref = |o: &Operand| {
@@ -146,6 +154,7 @@ impl Emitter<'_> {
         carried: &[Carried],
         inputs: &[VarId],
         pullbacks: &proc_macro2::Ident,
+        count: Option<&TokenStream>,
         span: proc_macro2::Span,
     ) -> TokenStream {
         let carries: Vec<_> = carried.iter().map(|c| format_ident!("{}_carry", self.name(c.after))).collect();
@@ -155,19 +164,32 @@ impl Emitter<'_> {
         let afters = carried.iter().map(|c| self.name(c.after));
         let stmts = self.forward_block(body);
         let records = carried.iter().any(|c| self.vars[c.start].active);
-        let (new_record, push_record) = if records {
-            let closure = self.loop_pullback(body, carried, inputs);
-            (
-                quote!(let mut #pullbacks = ::autograd::__private::Vec::new();),
-                quote!(#pullbacks.push(#closure);),
-            )
-        } else {
-            (quote!(), quote!())
+        let iteration = format_ident!("{}_index", pullbacks);
+        let (new_record, push_record, head) = match (records, count) {
+            (false, _) => (quote!(), quote!(), quote!(#pat in #range)),
+            (true, None) => {
+                let closure = self.loop_pullback(body, carried, inputs);
+                (
+                    quote!(let mut #pullbacks = ::autograd::__private::Vec::new();),
+                    quote!(#pullbacks.push(#closure);),
+                    quote!(#pat in #range),
+                )
+            }
+            // A constant count keeps the pullbacks in an array, so the loop
+            // allocates nothing.
+            (true, Some(count)) => {
+                let closure = self.loop_pullback(body, carried, inputs);
+                (
+                    quote!(let mut #pullbacks: [Option<_>; #count] = [const { None }; #count];),
+                    quote!(#pullbacks[#iteration] = Some(#closure);),
+                    quote!((#iteration, #pat) in ::core::iter::Iterator::enumerate(#range)),
+                )
+            }
         };
         quote_spanned! {span=>
             #(let mut #carries = #befores;)*
             #new_record
-            for #pat in #range {
+            for #head {
                 #(let #starts = #carries;)*
                 #stmts
                 #(#carries = #ends;)*

@@ -3,7 +3,7 @@
 
 use proc_macro2::{Ident, Span, TokenStream};
 
-/// An index into [`Body::vars`].
+/// An index into the variables of the lowered function.
 pub type VarId = usize;
 
 /// Where a value comes from, which decides how its gradient leaves the
@@ -25,7 +25,7 @@ pub struct Var {
     /// The emitted binding; for a field, the name its gradient slot is built
     /// from.
     pub name: Ident,
-    /// How the value is written in emitted code (`h`, `self.l1.weight`).
+    /// The tokens of the value in emitted code (`h`, `self.l1.weight`).
     pub tokens: TokenStream,
     /// The value is a reference (`&Tensor`), not an owned value or a place.
     pub is_ref: bool,
@@ -77,7 +77,7 @@ pub struct Arm {
     pub outputs: Vec<Operand>,
 }
 
-/// What selects the arm.
+/// The expression that selects the arm.
 #[derive(Clone, Debug)]
 pub enum Selector {
     If(TokenStream),
@@ -111,6 +111,9 @@ pub enum Stmt {
     Alias { var: VarId, source: VarId, expr: TokenStream },
     /// `let name = (a, b, ...);`
     Tuple { var: VarId, elems: Vec<Operand> },
+    /// `let name = Path { field: a, ... };`, whose gradient struct has the
+    /// same field names (as `#[derive(Module)]` generates it).
+    Struct { var: VarId, path: TokenStream, fields: Vec<(Ident, Operand)> },
     /// `let (a, b, ...) = source;`
     Untuple { source: Operand, elems: Vec<VarId> },
     /// `if`/`else` or `match`: the arm that ran is recorded in a
@@ -135,6 +138,10 @@ pub enum Stmt {
         /// not reassign.
         inputs: Vec<VarId>,
         pullbacks: Ident,
+        /// The iteration count when the range's ends are constants
+        /// (`0..4`, `0..N`): the pullbacks then go in an array, without
+        /// allocating.
+        count: Option<TokenStream>,
         span: Span,
     },
 }

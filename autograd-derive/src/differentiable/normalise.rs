@@ -133,6 +133,14 @@ impl Lowerer {
         }
     }
 
+    /// The operand of `var` as the user wrote it at `span`, so that a type
+    /// error in generated code points at this use.
+    fn operand_at(&self, var: VarId, span: Span) -> Operand {
+        let mut operand = self.operand(var);
+        operand.tokens = respan(operand.tokens, span);
+        operand
+    }
+
     fn is_active(&self, operand: &Operand) -> bool {
         operand.var.is_some_and(|v| self.vars[v].active)
     }
@@ -144,8 +152,8 @@ impl Lowerer {
         finder.names.iter().any(|name| self.lookup(name).is_some_and(|v| self.vars[v].active))
     }
 
-    /// The expression with every local name replaced by its current emitted
-    /// name.
+    /// Returns the expression with every local name replaced by its current
+    /// emitted name.
     fn renamed(&self, expr: &Expr) -> TokenStream {
         let mut expr = expr.clone();
         let mut renamer = Renamer { lowerer: self };
@@ -333,7 +341,7 @@ impl Lowerer {
     // ---- expressions ----
 
     /// Lowers an expression to statements and returns the operand that
-    /// holds its value. `hint` names the value (the `let` it is bound to).
+    /// contains its value. `hint` names the value (the `let` it is bound to).
     pub fn lower_expr(&mut self, expr: &Expr, out: &mut Vec<Stmt>, hint: Option<&Ident>) -> Operand {
         // Assignments and control flow change variables even when the value
         // they produce is a constant.
@@ -360,7 +368,7 @@ impl Lowerer {
 
         match expr {
             Expr::Path(path) => match path.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
-                Some(var) => self.operand(var),
+                Some(var) => self.operand_at(var, path.span()),
                 None => self.constant(expr, out, hint),
             },
             Expr::Field(field) => self.lower_field(field, out),
@@ -406,23 +414,19 @@ impl Lowerer {
                 "`as` casts have no gradient; call `.cast()` on a tensor, or wrap the value in \
                  `::autograd::no_grad(..)` to read it as a constant",
             ),
-            Expr::Struct(structure) => self.error(
-                structure,
-                "building a struct from differentiated values is not supported in a \
-                 `#[differentiable]` function; return a tuple",
-            ),
+            Expr::Struct(structure) => self.lower_struct(structure, out, hint),
             Expr::Return(ret) => self.error(&ret.return_token, EARLY_RETURN),
             other => self.error(other, "this expression is not supported in a `#[differentiable]` function"),
         }
     }
 
-    /// A value that does not depend on a differentiated input: literals and
-    /// constant paths stay inline, anything else is bound once.
+    /// Emits a value that does not depend on a differentiated input:
+    /// literals and constant paths stay inline, anything else is bound once.
     fn constant(&mut self, expr: &Expr, out: &mut Vec<Stmt>, hint: Option<&Ident>) -> Operand {
         let tokens = self.renamed(expr);
         if let Expr::Path(path) = expr {
             if let Some(var) = path.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
-                return self.operand(var);
+                return self.operand_at(var, path.span());
             }
         }
         let inline = match expr {
@@ -438,6 +442,29 @@ impl Lowerer {
         let var = self.new_var(&base, expr.span(), is_ref, false, Origin::Local);
         let name = &self.vars[var].name;
         out.push(Stmt::Const { mutable: false, expr: quote!(#name = #tokens) });
+        self.operand(var)
+    }
+
+    fn lower_struct(&mut self, structure: &syn::ExprStruct, out: &mut Vec<Stmt>, hint: Option<&Ident>) -> Operand {
+        if let Some(rest) = &structure.rest {
+            return self.error(
+                rest,
+                "`..base` in a struct built from differentiated values is not supported in a \
+                 `#[differentiable]` function; write every field",
+            );
+        }
+        let mut fields = Vec::new();
+        for field in &structure.fields {
+            let syn::Member::Named(name) = &field.member else {
+                return self.error(field, "a tuple struct built from differentiated values is not supported; name its fields");
+            };
+            let operand = self.lower_expr(&field.expr, out, Some(name));
+            fields.push((name.clone(), operand));
+        }
+        let base = hint.map_or_else(|| "output".to_string(), |h| h.to_string());
+        let var = self.new_var(&base, structure.span(), false, true, Origin::Local);
+        let path = structure.path.to_token_stream();
+        out.push(Stmt::Struct { var, path, fields });
         self.operand(var)
     }
 
@@ -838,7 +865,8 @@ impl Lowerer {
             }
             let pullbacks = self.fresh_name("for_pullbacks", span);
             let pat = for_loop.pat.to_token_stream();
-            out.push(Stmt::Loop { pat, range, body, carried, inputs, pullbacks, span });
+            let count = constant_count(&for_loop.expr);
+            out.push(Stmt::Loop { pat, range, body, carried, inputs, pullbacks, count, span });
             return unit;
         }
     }
@@ -879,8 +907,8 @@ fn restructure_returns(stmts: &[syn::Stmt]) -> Vec<syn::Stmt> {
     out
 }
 
-/// The statements of a block that ends with `return x;`, with `x` as its
-/// value instead.
+/// Returns the statements of a block that ends with `return x;`, with `x`
+/// as its value instead.
 fn strip_trailing_return(stmts: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
     let (last, init) = stmts.split_last()?;
     let syn::Stmt::Expr(Expr::Return(ret), _) = last else { return None };
@@ -891,6 +919,28 @@ fn strip_trailing_return(stmts: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
     let mut stmts = init.to_vec();
     stmts.push(syn::Stmt::Expr(value, None));
     Some(stmts)
+}
+
+/// The iteration count of `a..b` or `a..=b` as a constant expression, when
+/// both ends are integer literals or constants named in upper case.
+fn constant_count(range: &Expr) -> Option<TokenStream> {
+    let Expr::Range(range) = strip_parens(range) else { return None };
+    let is_constant = |e: &Expr| match strip_parens(e) {
+        Expr::Lit(lit) => matches!(lit.lit, syn::Lit::Int(_)),
+        Expr::Path(path) => path.path.segments.last().is_some_and(|s| {
+            let name = s.ident.to_string();
+            name.chars().any(|c| c.is_ascii_uppercase()) && !name.chars().any(|c| c.is_ascii_lowercase())
+        }),
+        _ => false,
+    };
+    let (start, end) = (range.start.as_deref()?, range.end.as_deref()?);
+    if !is_constant(start) || !is_constant(end) {
+        return None;
+    }
+    Some(match range.limits {
+        syn::RangeLimits::HalfOpen(_) => quote!((#end - #start) as usize),
+        syn::RangeLimits::Closed(_) => quote!((#end - #start + 1) as usize),
+    })
 }
 
 fn strip_parens(expr: &Expr) -> &Expr {
@@ -947,7 +997,7 @@ impl VisitMut for Renamer<'_> {
                 if let Some(ident) = path.path.get_ident() {
                     if let Some(var) = self.lowerer.lookup(&ident.to_string()) {
                         let tokens = &self.lowerer.vars[var].tokens;
-                        if tokens.to_string() != ident.to_string() {
+                        if *ident != tokens.to_string() {
                             let span = ident.span();
                             let tokens = respan(tokens.clone(), span);
                             *expr = syn::parse_quote!((#tokens));

@@ -28,6 +28,7 @@ pub fn emit(container: &Container<'_>) -> TokenStream {
     let grads_debug = emit_grads_debug(&cx);
     let grads_accumulate = emit_grads_accumulate(&cx);
     let grads_leaves = emit_grads_leaves(&cx);
+    let model_leaves = emit_model_leaves(&cx);
     let differentiable = emit_differentiable(&cx);
     let module = emit_module(&cx);
     let static_module = emit_static_module(&cx);
@@ -39,6 +40,7 @@ pub fn emit(container: &Container<'_>) -> TokenStream {
         #grads_debug
         #grads_accumulate
         #grads_leaves
+        #model_leaves
         #differentiable
         #module
         #static_module
@@ -348,8 +350,24 @@ fn emit_grads_accumulate(cx: &Context<'_, '_>) -> TokenStream {
     }
 }
 
+/// `Leaves` for the gradient struct, which optimizers and gradcheck read.
 fn emit_grads_leaves(cx: &Context<'_, '_>) -> TokenStream {
-    let grads_ident = &cx.grads_ident;
+    emit_leaves(cx, &cx.grads_ident, grads_type)
+}
+
+/// `Leaves` for the model itself, so that `gradcheck` can perturb its
+/// parameters. Skipped and constant fields are not leaves.
+fn emit_model_leaves(cx: &Context<'_, '_>) -> TokenStream {
+    emit_leaves(cx, cx.container.ident, |field| field.ty.to_token_stream())
+}
+
+/// Visits the module fields in declaration order, the order every other
+/// generated walk uses, so a model and its gradients line up leaf by leaf.
+fn emit_leaves<F, T>(cx: &Context<'_, '_>, target: &Ident, field_type: F) -> TokenStream
+where
+    F: Fn(&Field<'_>) -> T,
+    T: ToTokens,
+{
     let elem = Ident::new("__E", Span::call_site());
 
     let mut generics = cx.bounded.clone();
@@ -358,10 +376,10 @@ fn emit_grads_leaves(cx: &Context<'_, '_>) -> TokenStream {
         .push(syn::parse_quote!(#elem: ::autograd::Float));
     let where_clause = generics.make_where_clause();
     for field in cx.container.module_fields() {
-        let grads = grads_type(field);
+        let ty = field_type(field);
         where_clause
             .predicates
-            .push(syn::parse_quote!(#grads: ::autograd::Leaves<#elem>));
+            .push(syn::parse_quote!(#ty: ::autograd::Leaves<#elem>));
     }
     let (impl_generics, _, where_clause) = generics.split_for_impl();
     let (_, ty_generics, _) = cx.container.generics.split_for_impl();
@@ -373,7 +391,7 @@ fn emit_grads_leaves(cx: &Context<'_, '_>) -> TokenStream {
         .collect();
 
     quote! {
-        impl #impl_generics ::autograd::Leaves<#elem> for #grads_ident #ty_generics #where_clause {
+        impl #impl_generics ::autograd::Leaves<#elem> for #target #ty_generics #where_clause {
             fn visit_leaves(&self, f: &mut dyn FnMut(&[#elem])) {
                 #(::autograd::Leaves::<#elem>::visit_leaves(&self.#members, f);)*
             }
