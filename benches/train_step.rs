@@ -7,6 +7,8 @@
 //! ```text
 //! cargo bench --bench train_step              # every case
 //! cargo bench --bench train_step -- mlp_784   # cases whose name contains "mlp_784"
+//! TRAIN_STEP_FIXED_STEPS=1000 valgrind --tool=callgrind \
+//!     target/release/deps/train_step-HASH neuron   # count instructions
 //! ```
 //!
 //! Timing scheme, shared with the PyTorch script: the step runs for at least
@@ -23,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use autograd::typenum::{U10, U128, U150, U16, U3, U32, U4, U5, U64, U784};
 use autograd::typenum::Unsigned;
-use autograd::{differentiable, Dim, Module, NoGrad, Param, Rank0, Rank1, Rank2, Rng, Tensor};
+use autograd::{differentiable, Cpu, Dim, Inline, Module, NoGrad, Param, Rank0, Rank1, Rank2, Rng, Storage, Tensor};
 use nn::layers::{Forward, Linear};
 use nn::loss::{cross_entropy, cross_entropy_vjp, mse_loss, mse_loss_vjp, ClassIndices};
 use nn::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
@@ -86,7 +88,19 @@ impl Filter {
 }
 
 /// Times `step` and prints one row of the report.
-fn report(name: &str, step: impl FnMut() -> f32) {
+///
+/// With `TRAIN_STEP_FIXED_STEPS=n` in the environment, runs exactly `n`
+/// steps untimed instead, so that an instruction-counting profiler
+/// (`valgrind --tool=callgrind`) sees the same work on every run.
+fn report(name: &str, mut step: impl FnMut() -> f32) {
+    if let Ok(steps) = std::env::var("TRAIN_STEP_FIXED_STEPS") {
+        let steps: usize = steps.parse().expect("TRAIN_STEP_FIXED_STEPS is a step count");
+        for _ in 0..steps {
+            black_box(step());
+        }
+        println!("{name:<28} {steps} steps, untimed");
+        return;
+    }
     let s = measure(step);
     println!(
         "{name:<28} {:>10.3} {:>10.3} {:>10.3} {:>8}",
@@ -96,26 +110,32 @@ fn report(name: &str, step: impl FnMut() -> f32) {
 
 // ---- 1. the tutorial neuron: sigmoid(w·x + b), MSE against a label ----
 
+/// The neuron on any device: `Cpu` allocates every tensor on the heap,
+/// `Inline` keeps them in arrays on the stack.
 #[derive(Module)]
-struct Neuron {
-    weight: Param<Tensor<Rank1<U5>>>,
-    bias: Param<Tensor<Rank0>>,
+struct Neuron<D: Storage<Rank1<U5>, f32> + Storage<Rank0, f32>> {
+    weight: Param<Tensor<Rank1<U5>, f32, D>>,
+    bias: Param<Tensor<Rank0, f32, D>>,
 }
 
-impl Neuron {
+impl<D: Storage<Rank1<U5>, f32> + Storage<Rank0, f32>> Neuron<D> {
     #[differentiable]
-    fn loss(&self, #[no_grad] x: &Tensor<Rank1<U5>>, #[no_grad] label: &Tensor<Rank0>) -> Tensor<Rank0> {
+    fn loss(
+        &self,
+        #[no_grad] x: &Tensor<Rank1<U5>, f32, D>,
+        #[no_grad] label: &Tensor<Rank0, f32, D>,
+    ) -> Tensor<Rank0, f32, D> {
         let z = self.weight.dot(x) + &*self.bias;
         let prediction = z.sigmoid();
         mse_loss(&prediction, label)
     }
 }
 
-fn bench_neuron(filter: &Filter) {
-    if !filter.selects("neuron_sgd") {
+fn bench_neuron<D: Storage<Rank1<U5>, f32> + Storage<Rank0, f32>>(filter: &Filter, name: &str) {
+    if !filter.selects(name) {
         return;
     }
-    let mut model = Neuron {
+    let mut model = Neuron::<D> {
         weight: Param::new(Tensor::from_array([0.5, -0.3, 0.8, 0.1, -0.6])),
         bias: Param::new(Tensor::scalar(0.2)),
     };
@@ -126,7 +146,7 @@ fn bench_neuron(filter: &Filter) {
     assert!((model.loss(&x, &label).item() - expected).abs() < 1e-6);
 
     let mut sgd = Sgd::new(&model, SgdConfig { lr: 0.1, ..SgdConfig::default() });
-    report("neuron_sgd", || {
+    report(name, || {
         let (loss, (grads, NoGrad, NoGrad)) = model.loss_grad(&x, &label);
         sgd.step(&mut model, grads);
         loss.item()
@@ -229,7 +249,8 @@ fn main() {
         "{:<28} {:>10} {:>10} {:>10} {:>8}",
         "case", "median_us", "p10_us", "p90_us", "k"
     );
-    bench_neuron(&filter);
+    bench_neuron::<Cpu>(&filter, "neuron_sgd");
+    bench_neuron::<Inline>(&filter, "neuron_inline_sgd");
     bench_mlp::<U150, U4, U16, U3>(&filter, "mlp_4_16_3_b150_sgd", OptimizerKind::Sgd, 1);
     bench_mlp::<U64, U64, U32, U10>(&filter, "mlp_64_32_10_b64_sgd", OptimizerKind::Sgd, 2);
     bench_mlp::<U64, U784, U128, U10>(&filter, "mlp_784_128_10_b64_sgd", OptimizerKind::Sgd, 3);

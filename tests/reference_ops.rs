@@ -335,15 +335,16 @@ fn var_cases_record_their_correction() {
     );
 }
 
-/// One test per reduction along an axis of a matrix: `test: "case", vjp, AXIS`.
+/// One test per reduction along an axis of a matrix: `test: "case", vjp,
+/// AXIS` and then the op's other arguments.
 macro_rules! axis_reduction_tests {
-    ($($test:ident: $case:literal, $vjp:ident, $axis:literal;)*) => {$(
+    ($($test:ident: $case:literal, $vjp:ident, $axis:literal $(, $arg:expr)*;)*) => {$(
         #[test]
         fn $test() {
             assert_eq!(op_case($case).params.field("dim").as_usize(), $axis, concat!($case, " dim"));
             check_unary($case, |x: &Matrix, dy: Vector| {
-                let (y, (pullback,)) = x.$vjp::<$axis>();
-                (y, pullback(dy))
+                let (y, pullbacks) = x.$vjp::<$axis>($($arg),*);
+                (y, (pullbacks.0)(dy))
             });
         }
     )*};
@@ -358,6 +359,12 @@ axis_reduction_tests! {
     logsumexp_axis_1_large_matches_torch: "logsumexp_dim1_large", logsumexp_axis_vjp, 1;
     max_axis_0_matches_torch: "max_dim0", max_axis_vjp, 0;
     max_axis_1_matches_torch: "max_dim1", max_axis_vjp, 1;
+    min_axis_0_matches_torch: "min_dim0", min_axis_vjp, 0;
+    min_axis_1_matches_torch: "min_dim1", min_axis_vjp, 1;
+    var_axis_0_biased_matches_torch: "var_dim0_correction0", var_axis_vjp, 0, false;
+    var_axis_0_unbiased_matches_torch: "var_dim0_correction1", var_axis_vjp, 0, true;
+    var_axis_1_biased_matches_torch: "var_dim1_correction0", var_axis_vjp, 1, false;
+    var_axis_1_unbiased_matches_torch: "var_dim1_correction1", var_axis_vjp, 1, true;
 }
 
 // --- softmax --------------------------------------------------------------------

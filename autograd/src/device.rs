@@ -50,10 +50,18 @@ impl Device for Cpu {
 
 #[cfg(feature = "alloc")]
 impl<S: Shape, E: Float> Storage<S, E> for Cpu {
-    type Buf = alloc::sync::Arc<alloc::vec::Vec<E>>;
+    /// A reference-counted slice: one allocation holds the counters and the
+    /// elements, where `Arc<Vec<E>>` would need two.
+    type Buf = alloc::sync::Arc<[E]>;
 
-    fn from_fn(shape: &S, f: impl FnMut(usize) -> E) -> Self::Buf {
-        alloc::sync::Arc::new((0..shape.numel()).map(f).collect())
+    fn from_fn(shape: &S, mut f: impl FnMut(usize) -> E) -> Self::Buf {
+        let mut buf = alloc::sync::Arc::<[E]>::new_uninit_slice(shape.numel());
+        let slots = alloc::sync::Arc::get_mut(&mut buf).expect("a new Arc has no other owner");
+        for (i, slot) in slots.iter_mut().enumerate() {
+            slot.write(f(i));
+        }
+        // SAFETY: the loop above wrote every element.
+        unsafe { buf.assume_init() }
     }
 
     fn as_slice(buf: &Self::Buf) -> &[E] {
@@ -61,7 +69,7 @@ impl<S: Shape, E: Float> Storage<S, E> for Cpu {
     }
 
     fn as_mut_slice(buf: &mut Self::Buf) -> &mut [E] {
-        alloc::sync::Arc::make_mut(buf).as_mut_slice()
+        alloc::sync::Arc::make_mut(buf)
     }
 }
 

@@ -243,26 +243,39 @@ where
     let c = classes.size();
     let uniform = label_smoothing / E::from_usize(c);
 
-    let mut log_probs = logits.clone();
+    let mut log_probs = Tensor::zeros_with_shape(shape);
     let mut grad = Tensor::zeros_with_shape(shape);
     let mut losses = Tensor::zeros_with_shape(Rank1(samples));
-    let rows = log_probs.as_mut_slice().chunks_mut(c.max(1));
-    let grad_rows = grad.as_mut_slice().chunks_mut(c.max(1));
-    for (i, ((lsm, g), loss)) in rows.zip(grad_rows).zip(losses.as_mut_slice()).enumerate() {
-        // log_softmax through log-sum-exp, shifted by the row maximum.
-        let max = lsm.iter().fold(E::NEG_INFINITY, |m, &v| m.max(v));
-        let lse = max + lsm.iter().map(|&v| (v - max).exp()).sum::<E>().ln();
-        lsm.iter_mut().for_each(|v| *v -= lse);
-
-        // g contains the smoothed target t' = (1 - ε) t + ε / C, then
-        // ∂loss/∂x = (Σ t') softmax(x) - t'.
-        target.write_distribution(i, g);
-        g.iter_mut().for_each(|t| *t = (E::ONE - label_smoothing) * *t + uniform);
-        let total: E = g.iter().copied().sum();
-        *loss = -g.iter().zip(lsm.iter()).map(|(&t, &l)| t * l).sum::<E>();
-        for (t, &l) in g.iter_mut().zip(lsm.iter()) {
-            *t = total * l.exp() - *t;
+    let width = c.max(1);
+    let rows = logits
+        .as_slice()
+        .chunks(width)
+        .zip(log_probs.as_mut_slice().chunks_mut(width))
+        .zip(grad.as_mut_slice().chunks_mut(width));
+    for (i, (((x, lsm), g), loss)) in rows.zip(losses.as_mut_slice()).enumerate() {
+        // log_softmax through log-sum-exp, shifted by the row maximum. g
+        // contains exp(x - max), so softmax(x) = g / Σ g needs no second exp.
+        let max = x.iter().fold(E::NEG_INFINITY, |m, &v| m.max(v));
+        for (e, &v) in g.iter_mut().zip(x) {
+            *e = (v - max).exp();
         }
+        let sum: E = g.iter().copied().sum();
+        let lse = max + sum.ln();
+
+        // lsm contains the smoothed target t' = (1 - ε) t + ε / C until it is
+        // overwritten with the log-probabilities; then
+        // ∂loss/∂x = (Σ t') softmax(x) - t'.
+        target.write_distribution(i, lsm);
+        lsm.iter_mut().for_each(|t| *t = (E::ONE - label_smoothing) * *t + uniform);
+        let total: E = lsm.iter().copied().sum();
+        let mut weighted = E::ZERO;
+        for ((t, e), &v) in lsm.iter_mut().zip(g.iter_mut()).zip(x) {
+            let log_prob = v - lse;
+            weighted += *t * log_prob;
+            *e = total * (*e / sum) - *t;
+            *t = log_prob;
+        }
+        *loss = -weighted;
     }
     (losses, grad, log_probs)
 }

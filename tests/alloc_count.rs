@@ -1,0 +1,199 @@
+//! Heap allocations of a full training step (forward, backward, optimizer
+//! step), counted by a global allocator.
+//!
+//! On the `Inline` device a step allocates nothing. On the `Cpu` device
+//! every tensor is a heap buffer, so a step allocates, but the same number
+//! each step: nothing accumulates across steps.
+//!
+//! The counter is per thread because the test harness runs tests on
+//! parallel threads, and each test counts only its own allocations.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use autograd::typenum::{U3, U4, U5, U8};
+use autograd::{
+    differentiable, Cpu, Inline, Module, Param, Rank0, Rank1, Rank2, Rng, Storage, Tensor,
+};
+use nn::layers::{Forward, Linear, Relu};
+use nn::loss::{cross_entropy_vjp, mse_loss_vjp, ClassIndices};
+use nn::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+
+/// The system allocator, counting each `alloc`, `alloc_zeroed` and
+/// `realloc` on the calling thread.
+struct CountingAllocator;
+
+thread_local! {
+    // A const initializer and a type without `Drop`: accessing it never
+    // allocates, so the allocator can use it.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count_allocation() {
+    // `try_with` fails only while the thread is being torn down.
+    let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_allocation();
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_allocation();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_allocation();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Counts the heap allocations that `f` makes on this thread.
+fn allocations_during(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+/// Runs `step` once as a warm-up, then counts the allocations of each of
+/// the next `steps` calls.
+fn allocations_per_step(steps: usize, mut step: impl FnMut()) -> Vec<usize> {
+    step();
+    let mut counts = Vec::with_capacity(steps);
+    for _ in 0..steps {
+        counts.push(allocations_during(&mut step));
+    }
+    counts
+}
+
+// ---- the tutorial neuron, sigmoid(w · x + b), with a derived gradient ----
+
+#[derive(Module, Clone)]
+struct Neuron<D: Storage<Rank1<U5>, f32> + Storage<Rank0, f32>> {
+    weight: Param<Tensor<Rank1<U5>, f32, D>>,
+    bias: Param<Tensor<Rank0, f32, D>>,
+}
+
+impl<D: Storage<Rank1<U5>, f32> + Storage<Rank0, f32>> Neuron<D> {
+    /// # Shapes
+    /// `x`: `[5]`; output: a scalar.
+    #[differentiable]
+    fn forward(&self, x: &Tensor<Rank1<U5>, f32, D>) -> Tensor<Rank0, f32, D> {
+        let z = (&*self.weight * x).sum() + &*self.bias;
+        z.sigmoid()
+    }
+
+    fn new(rng: &mut Rng) -> Self {
+        Neuron {
+            weight: Param::new(Tensor::uniform(-0.5, 0.5, rng)),
+            bias: Param::new(Tensor::zeros()),
+        }
+    }
+}
+
+/// Counts the allocations of each of 19 SGD steps of the neuron with the
+/// squared error, after a warm-up step.
+fn neuron_allocations<D: Storage<Rank1<U5>, f32> + Storage<Rank0, f32>>() -> Vec<usize> {
+    let mut rng = Rng::seed_from_u64(1);
+    let mut model = Neuron::<D>::new(&mut rng);
+    let mut sgd = Sgd::new(
+        &model,
+        SgdConfig {
+            lr: 0.5,
+            ..SgdConfig::default()
+        },
+    );
+    let x: Tensor<Rank1<U5>, f32, D> = Tensor::randn(&mut rng);
+    let target: Tensor<Rank0, f32, D> = Tensor::scalar(1.0);
+
+    allocations_per_step(19, || {
+        let (y, pullback_model) = model.forward_vjp(&x);
+        let (_, (pullback_y, _)) = mse_loss_vjp(&y, &target);
+        let (grads, _) = pullback_model(pullback_y(Tensor::scalar(1.0)));
+        sgd.step(&mut model, grads);
+    })
+}
+
+// ---- the classifier Linear(4, 8), ReLU, Linear(8, 3) ----
+
+type Mlp<D> = (Linear<U4, U8, f32, D>, Relu, Linear<U8, U3, f32, D>);
+
+/// Counts the allocations of each of 19 Adam steps of the classifier with
+/// cross entropy on a batch of four, after a warm-up step.
+fn mlp_allocations<D>() -> Vec<usize>
+where
+    D: Storage<Rank2<U8, U4>, f32>
+        + Storage<Rank1<U8>, f32>
+        + Storage<Rank2<U3, U8>, f32>
+        + Storage<Rank1<U3>, f32>
+        + Storage<Rank2<U4, U4>, f32>
+        + Storage<Rank2<U4, U8>, f32>
+        + Storage<Rank2<U4, U3>, f32>
+        + Storage<Rank1<U4>, f32>
+        + Storage<Rank0, f32>,
+{
+    let mut rng = Rng::seed_from_u64(2);
+    let mut model: Mlp<D> = (Linear::new(&mut rng), Relu::new(), Linear::new(&mut rng));
+    let mut adam = Adam::new(
+        &model,
+        AdamConfig {
+            lr: 0.01,
+            ..AdamConfig::default()
+        },
+    );
+    let x: Tensor<Rank2<U4, U4>, f32, D> = Tensor::randn(&mut rng);
+    let labels = [0, 2, 1, 2];
+    let targets = ClassIndices::<U4, U3>::from_array(&labels).unwrap();
+
+    allocations_per_step(19, || {
+        let (logits, (pullback_model, _)) = model.forward_vjp(&x);
+        let (_, (pullback_logits, _)) = cross_entropy_vjp(&logits, &targets);
+        let grads = pullback_model(pullback_logits(Tensor::scalar(1.0)));
+        adam.step(&mut model, grads);
+    })
+}
+
+#[test]
+fn counter_sees_heap_allocations() {
+    let count = allocations_during(|| drop(std::hint::black_box(Vec::<u8>::with_capacity(16))));
+    assert_eq!(count, 1);
+}
+
+#[test]
+fn inline_neuron_step_allocates_nothing() {
+    let counts = neuron_allocations::<Inline>();
+    assert_eq!(counts, vec![0; counts.len()]);
+}
+
+#[test]
+fn inline_mlp_step_allocates_nothing() {
+    let counts = mlp_allocations::<Inline>();
+    assert_eq!(counts, vec![0; counts.len()]);
+}
+
+#[test]
+fn cpu_neuron_step_allocations_stay_constant() {
+    let counts = neuron_allocations::<Cpu>();
+    println!("Cpu neuron step: {} heap allocations", counts[0]);
+    assert!(counts[0] > 0, "a Cpu step allocates its tensors");
+    assert_eq!(counts, vec![counts[0]; counts.len()]);
+}
+
+#[test]
+fn cpu_mlp_step_allocations_stay_constant() {
+    let counts = mlp_allocations::<Cpu>();
+    println!("Cpu MLP step: {} heap allocations", counts[0]);
+    assert!(counts[0] > 0, "a Cpu step allocates its tensors");
+    assert_eq!(counts, vec![counts[0]; counts.len()]);
+}
