@@ -1,7 +1,7 @@
 //! The misuse catalog: each PyTorch mistake that the types can see fails to
 //! compile here, with the message committed beside the case.
 //! `docs/compile-time-guarantees.md` lists the rows, and
-//! `tests/misuse_twins.rs` holds the correct code for each.
+//! `tests/misuse_twins.rs` contains the correct code for each.
 
 #[test]
 fn misuse_does_not_compile() {

@@ -360,6 +360,6 @@ fn row18_kept_losses_hold_only_their_values() {
     assert_loss_is_plain_value::<Tensor<Rank0, f64>>();
 }
 
-/// A loss type that borrows nothing (`'static`), and whose gradient is the
-/// same plain tensor type: there is no graph hidden inside it.
+/// Compiles only for a loss type that borrows nothing (`'static`) and whose
+/// gradient is the same plain tensor type, so no graph can hide inside it.
 fn assert_loss_is_plain_value<L: Differentiable<Grad = L> + 'static>() {}

@@ -1,7 +1,8 @@
 //! The check behind `#[differentiable]` on a method of a `#[derive(Module)]`
-//! struct: every parameter field must be read by the forward pass, because a
-//! parameter that the forward never reads always gets a zero gradient
-//! (PyTorch leaves its `.grad` at `None`, and distributed training raises).
+//! struct: the forward pass must read every module field (a parameter or a
+//! layer). A parameter that the forward never reads always gets a zero
+//! gradient, where PyTorch leaves its `.grad` at `None` and distributed
+//! training raises an error.
 //!
 //! The derive emits an inherent constant `__AUTOGRAD_PARAM_FIELDS` that lists
 //! each module field with the error message for it. The attribute emits an
@@ -10,11 +11,11 @@
 //! evaluated when the method is compiled to code, so the error appears in
 //! `cargo build` and `cargo test`, not in `cargo check`.
 
-/// Gives every type an empty parameter-field list, so that the check passes
+/// Gives every type an empty module-field list, so that the check passes
 /// for a `Self` without `#[derive(Module)]`. An inherent constant of the same
 /// name, emitted by the derive, takes precedence over this one.
 pub trait ParamFieldsFallback {
-    /// `(field name, error message)` for each parameter field.
+    /// `(field name, error message)` for each module field.
     const __AUTOGRAD_PARAM_FIELDS: &'static [(&'static str, &'static str)] = &[];
 }
 

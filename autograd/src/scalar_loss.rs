@@ -20,7 +20,7 @@ use crate::{Differentiable, Float};
             from `nn::loss`, or call the `_vjp` form and pass a cotangent of the output's shape"
 )]
 pub trait ScalarLoss: Differentiable {
-    /// The cotangent of one that starts the backward pass.
+    /// The cotangent that starts the backward pass: a scalar tensor of one.
     fn seed() -> Self::Grad;
 }
 

@@ -1,8 +1,8 @@
-//! The check that a `&self` method reads every parameter field of its model.
+//! The check that a `&self` method reads every module field of its model.
 //!
 //! The method gets an inline `const` block that compares the fields its body
-//! reads as `self.<field>` with the list `#[derive(Module)]` emits; the list
-//! is empty for a type without the derive, so the check passes there.
+//! reads as `self.<field>` with the list that `#[derive(Module)]` emits. A
+//! type without the derive has an empty list, so the check passes there.
 //! `#[differentiable(partial)]` turns the check off.
 
 use proc_macro2::TokenStream;
@@ -10,10 +10,10 @@ use quote::quote_spanned;
 use syn::ext::IdentExt;
 use syn::visit::Visit;
 
-/// Prepends the check to the body of `function`, unless the function has no
-/// `self` receiver, is marked `partial`, or uses `self` in a way other than
-/// `self.<field>` (a helper method such as `self.hidden(x)` may read any
-/// field, so no set of reads can be claimed).
+/// Prepends the check to the body of `function`. Skips a function without a
+/// `self` receiver, one marked `partial`, and one that uses `self` other than
+/// as `self.<field>`, because a call such as `self.hidden(x)` may read any
+/// field.
 pub fn insert_check(function: &mut syn::ItemFn, partial: bool) {
     if partial || function.sig.receiver().is_none() {
         return;

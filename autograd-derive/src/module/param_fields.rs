@@ -1,4 +1,4 @@
-//! The list of parameter fields that `#[differentiable]` methods check their
+//! The list of module fields that `#[differentiable]` methods check their
 //! reads against (see `autograd::__private::check_param_reads`).
 
 use proc_macro2::TokenStream;
