@@ -1,7 +1,8 @@
 // Misuse row 5: gradients never zeroed between steps. PyTorch: runs, and
 // the gradients of both steps silently add up. Here `step` consumes the
 // gradients, so each step needs a fresh value and reusing the old one is a
-// use of a moved value.
+// use of a moved value. rustc suggests `grads.clone()`, which would apply the
+// same gradients twice: compute fresh gradients for each step instead.
 use autograd::typenum::U3;
 use autograd::{Param, Rank1, Tensor};
 use nn::optim::{Optimizer, Sgd, SgdConfig};
