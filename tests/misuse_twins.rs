@@ -363,3 +363,33 @@ fn row18_kept_losses_hold_only_their_values() {
 /// Compiles only for a loss type that borrows nothing (`'static`) and whose
 /// gradient is the same plain tensor type, so no graph can hide inside it.
 fn assert_loss_is_plain_value<L: Differentiable<Grad = L> + 'static>() {}
+
+/// A generic model: the row 14 check runs for each element type it is
+/// compiled with.
+#[derive(Module)]
+struct Affine<E: autograd::Float> {
+    weight: Param<Tensor<Rank1<U3>, E>>,
+    bias: Param<Tensor<Rank0, E>>,
+}
+
+impl<E: autograd::Float> Affine<E> {
+    #[differentiable]
+    fn loss(&self, x: &Tensor<Rank1<U3>, E>) -> Tensor<Rank0, E> {
+        (&*self.weight * x).sum() + &*self.bias
+    }
+}
+
+#[test]
+fn row14_generic_model_reads_every_field() {
+    let model: Affine<f64> = Affine {
+        weight: Param::new(Tensor::from_array([1.0, 2.0, 3.0])),
+        bias: Param::new(Tensor::scalar(0.5)),
+    };
+
+    let (loss, (grads, _)) = model.loss_grad(&Tensor::from_array([1.0, 1.0, 2.0]));
+
+    // 1 + 2 + 6 + 0.5, with d/dw = x and d/db = 1.
+    assert_eq!(loss.item(), 9.5);
+    assert_eq!(grads.weight.as_slice(), [1.0, 1.0, 2.0]);
+    assert_eq!(grads.bias.item(), 1.0);
+}

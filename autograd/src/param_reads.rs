@@ -6,10 +6,10 @@
 //!
 //! The derive emits an inherent constant `__AUTOGRAD_PARAM_FIELDS` that lists
 //! each module field with the error message for it. The attribute emits an
-//! inline `const` block in the method that calls [`check_param_reads`] with
-//! the fields its body reads as `self.<field>`. Inline constants are
-//! evaluated when the method is compiled to code, so the error appears in
-//! `cargo build` and `cargo test`, not in `cargo check`.
+//! inline `const` block in the method's `_vjp` form that calls
+//! [`check_param_reads`] with the fields the body reads as `self.<field>`.
+//! Inline constants are evaluated when the function is compiled to code, so
+//! the error appears in `cargo build` and `cargo test`, not in `cargo check`.
 
 /// Gives every type an empty module-field list, so that the check passes
 /// for a `Self` without `#[derive(Module)]`. An inherent constant of the same

@@ -74,13 +74,13 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     }
 
     let emitter = Emitter { vars: &lowerer.vars };
-    let vjp = emitter.vjp_function(&function, &args, &inputs, &block);
+    let mut vjp = emitter.vjp_function(&function, &args, &inputs, &block);
     let grad = if signature::is_scalar_tensor(&function.sig.output) {
         grad_function(&function, &args)
     } else {
         grad_function(&scalar_loss::require_scalar_output(&function), &args)
     };
-    param_reads::insert_check(&mut function, options.partial);
+    param_reads::insert_check(&function, &mut vjp, options.partial);
     Ok(quote! {
         #function
         #vjp

@@ -1,20 +1,25 @@
 //! The check that a `&self` method reads every module field of its model.
 //!
-//! The method gets an inline `const` block that compares the fields its body
-//! reads as `self.<field>` with the list that `#[derive(Module)]` emits. A
+//! The method's `_vjp` form gets an inline `const` block that compares the
+//! fields its body reads as `self.<field>` with the list that
+//! `#[derive(Module)]` emits. A
 //! type without the derive has an empty list, so the check passes there.
 //! `#[differentiable(partial)]` turns the check off.
 
 use proc_macro2::TokenStream;
-use quote::quote_spanned;
+use quote::{quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::visit::Visit;
 
-/// Prepends the check to the body of `function`. Skips a function without a
-/// `self` receiver, one marked `partial`, and one that uses `self` other than
-/// as `self.<field>`, because a call such as `self.hidden(x)` may read any
-/// field.
-pub fn insert_check(function: &mut syn::ItemFn, partial: bool) {
+/// Prepends the check to the body of the generated `_vjp` form of
+/// `function`, through which every gradient of the method is computed (the
+/// `_grad` form calls it). The plain method computes no gradient, so it is
+/// left as written.
+///
+/// Skips a function without a `self` receiver, one marked `partial`, and
+/// one that uses `self` other than as `self.<field>`, because a call such as
+/// `self.hidden(x)` may read any field.
+pub fn insert_check(function: &syn::ItemFn, vjp: &mut TokenStream, partial: bool) {
     if partial || function.sig.receiver().is_none() {
         return;
     }
@@ -33,7 +38,11 @@ pub fn insert_check(function: &mut syn::ItemFn, partial: bool) {
             ::autograd::__private::check_param_reads(Self::__AUTOGRAD_PARAM_FIELDS, &[#(#fields),*])
         };
     };
-    function.block.stmts.insert(0, syn::Stmt::Expr(syn::Expr::Verbatim(check), None));
+    if let Ok(mut vjp_function) = syn::parse2::<syn::ItemFn>(vjp.clone()) {
+        let statement = syn::Stmt::Expr(syn::Expr::Verbatim(check), None);
+        vjp_function.block.stmts.insert(0, statement);
+        *vjp = vjp_function.into_token_stream();
+    }
 }
 
 #[derive(Default)]

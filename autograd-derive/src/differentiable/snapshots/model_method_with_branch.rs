@@ -1,12 +1,4 @@
 fn forward(&self, x: &Tensor<Rank1<U3>>, residual: bool) -> Tensor<Rank1<U3>> {
-    const {
-        #[allow(unused_imports)]
-        use ::autograd::__private::ParamFieldsFallback as _;
-        ::autograd::__private::check_param_reads(
-            Self::__AUTOGRAD_PARAM_FIELDS,
-            &["layer"],
-        )
-    };
     let h = self.layer.forward(x).relu();
     if residual { h + x } else { h }
 }
@@ -32,6 +24,14 @@ fn forward_vjp(
             ::autograd::NoGrad,
         ),
 ) {
+    const {
+        #[allow(unused_imports)]
+        use ::autograd::__private::ParamFieldsFallback as _;
+        ::autograd::__private::check_param_reads(
+            Self::__AUTOGRAD_PARAM_FIELDS,
+            &["layer"],
+        )
+    };
     #[allow(unused_imports)]
     use ::autograd::__private::traits::*;
     let self_zero_grad = ::autograd::Differentiable::zero_grad(self);
