@@ -17,15 +17,25 @@
 //!   maps the output's cotangent to the gradients of all arguments,
 //!   `(X::Grad, W::Grad)`, with [`NoGrad`] in the slots of constant
 //!   arguments;
-//! - `f_grad(x, w) -> (Y, (X::Grad, W::Grad))` when the return type is
-//!   written as a scalar tensor `Tensor<Rank0, ..>`: the value of a loss and
-//!   its gradients (PyTorch's `loss.backward()`).
+//! - `f_grad(x, w) -> (Y, (X::Grad, W::Grad))`: the value of a loss and its
+//!   gradients (PyTorch's `loss.backward()`). It requires `Y` to be a scalar
+//!   tensor `Tensor<Rank0, ..>`, so calling it on a function with a vector
+//!   output is a compile error at the call (PyTorch raises at run time).
 //!
 //! A method `fn forward(&self, x: &X)` gets `forward_vjp(&self, x)`, whose
 //! pullback returns the model's gradient struct first (`Self::Grad`, as
 //! `#[derive(Module)]` generates it). Reading `self.weight` routes that
 //! value's gradient into `grads.weight`, and calling `self.layer.forward(x)`
 //! routes the layer's gradient into `grads.layer`.
+//!
+//! On a `#[derive(Module)]` struct, such a method must read every module
+//! field as `self.<field>`, because a parameter that the forward pass never
+//! reads would always get a zero gradient. A method that leaves a field out
+//! fails to build with an error that names the field. Mark a method that
+//! uses part of the model on purpose `#[differentiable(partial)]`. The check
+//! runs in `cargo build`, not in `cargo check`, and it is skipped for a
+//! method that uses `self` other than through its fields (such as
+//! `self.hidden(x)`).
 //!
 //! ```
 //! use autograd::typenum::U3;
@@ -109,8 +119,10 @@ pub mod gradcheck;
 pub mod module;
 mod module_impls;
 pub mod ops;
+mod param_reads;
 pub mod pullbacks;
 pub mod rng;
+mod scalar_loss;
 pub mod shape;
 pub mod tensor;
 

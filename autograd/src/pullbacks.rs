@@ -126,6 +126,9 @@ pub mod __private {
     #[cfg(feature = "alloc")]
     pub use alloc::vec::Vec;
 
+    pub use crate::param_reads::{check_param_reads, ParamFieldsFallback};
+    pub use crate::scalar_loss::ScalarLoss;
+
     /// The traits whose `_vjp` methods generated code calls with method
     /// syntax; a generated body imports them all with `use traits::*`.
     pub mod traits {

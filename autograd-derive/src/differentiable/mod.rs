@@ -16,8 +16,9 @@
 //! - `f_vjp(x, w) -> (Y, impl FnOnce(Y::Grad) -> (X::Grad, W::Grad))`, one
 //!   closure that returns the gradients of all arguments (`NoGrad` for the
 //!   constant ones);
-//! - `f_grad(x, w) -> (Y, (X::Grad, W::Grad))` when `Y` is a scalar
-//!   `Tensor<Rank0, ..>`: the value and the gradient of a loss.
+//! - `f_grad(x, w) -> (Y, (X::Grad, W::Grad))`: the value and the gradient
+//!   of a loss. It requires `Y` to be a scalar tensor (`ScalarLoss`), so a
+//!   call on a function with a vector output fails to compile at the call.
 
 mod analysis;
 mod backward;
@@ -25,6 +26,8 @@ mod check;
 mod forward;
 mod ir;
 mod normalise;
+mod param_reads;
+mod scalar_loss;
 mod signature;
 #[cfg(test)]
 mod tests;
@@ -71,8 +74,13 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     }
 
     let emitter = Emitter { vars: &lowerer.vars };
-    let vjp = emitter.vjp_function(&function, &args, &inputs, &block);
-    let grad = signature::is_scalar_tensor(&function.sig.output).then(|| grad_function(&function, &args));
+    let mut vjp = emitter.vjp_function(&function, &args, &inputs, &block);
+    let grad = if signature::is_scalar_tensor(&function.sig.output) {
+        grad_function(&function, &args)
+    } else {
+        grad_function(&scalar_loss::require_scalar_output(&function), &args)
+    };
+    param_reads::insert_check(&function, &mut vjp, options.partial);
     Ok(quote! {
         #function
         #vjp
@@ -319,7 +327,7 @@ fn grad_function(function: &syn::ItemFn, args: &[Arg]) -> TokenStream {
         #[allow(clippy::type_complexity)]
         #vis fn #grad_name #generics (#params) -> (#output, (#(#grad_types,)*)) #where_clause {
             let (value, pullback) = #call;
-            (value, pullback(::autograd::Tensor::ones()))
+            (value, pullback(<#output as ::autograd::__private::ScalarLoss>::seed()))
         }
     }
 }

@@ -7,9 +7,12 @@ use syn::spanned::Spanned;
 use syn::{FnArg, Pat, Type};
 
 /// `#[differentiable(wrt(a, b))]`: differentiate only these arguments.
+/// `#[differentiable(partial)]`: a method that reads only some of the
+/// model's parameter fields, on purpose.
 #[derive(Default)]
 pub struct Options {
     pub wrt: Option<Vec<Ident>>,
+    pub partial: bool,
 }
 
 impl Options {
@@ -25,10 +28,14 @@ impl Options {
                 let names = content.parse_terminated(Ident::parse_any_ident, syn::Token![,])?;
                 options.wrt = Some(names.into_iter().collect());
                 Ok(())
+            } else if meta.path.is_ident("partial") {
+                options.partial = true;
+                Ok(())
             } else {
                 Err(meta.error(
-                    "unknown option of `#[differentiable]`: the only option is \
-                     `wrt(arg, ...)`, which names the arguments to differentiate",
+                    "unknown option of `#[differentiable]`: the options are `wrt(arg, ...)`, \
+                     which names the arguments to differentiate, and `partial`, which allows \
+                     a method that reads only some of the model's parameter fields",
                 ))
             }
         });

@@ -9,6 +9,7 @@ mod ast;
 mod attr;
 mod check;
 mod emit;
+mod param_fields;
 
 use proc_macro2::TokenStream;
 use syn::DeriveInput;
@@ -23,7 +24,11 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     errors.finish()?;
 
     match container {
-        Some(container) => Ok(emit::emit(&container)),
+        Some(container) => {
+            let mut tokens = emit::emit(&container);
+            tokens.extend(param_fields::emit_param_fields(&container));
+            Ok(tokens)
+        }
         // `from_ast` returns `None` only after recording an error.
         None => Ok(TokenStream::new()),
     }

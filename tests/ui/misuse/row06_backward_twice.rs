@@ -1,4 +1,4 @@
-// MISTAKES row 6: running backward twice through the same graph.
+// Misuse row 6: running backward twice through the same graph.
 // PyTorch: run-time error about the graph being freed. Here a pullback is
 // an `FnOnce`: calling it a second time is a use of a moved value.
 use autograd::typenum::U3;

@@ -1,4 +1,4 @@
-// MISTAKES row 8: reading the gradient of an intermediate (non-leaf) value.
+// Misuse row 8: reading the gradient of an intermediate (non-leaf) value.
 // PyTorch: `None` with a warning. Here a tensor has no `.grad` field at all:
 // gradients are returned by pullbacks, for the arguments that were passed in.
 use autograd::typenum::U3;

@@ -1,4 +1,4 @@
-// MISTAKES row 9: a matrix product of incompatible shapes.
+// Misuse row 9: a matrix product of incompatible shapes.
 // PyTorch: run-time error `mat1 and mat2 shapes cannot be multiplied`.
 use autograd::typenum::{U3, U4, U5};
 use autograd::{MatMul, Rank2, Tensor};

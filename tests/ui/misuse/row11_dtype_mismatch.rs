@@ -1,4 +1,4 @@
-// MISTAKES row 11: float32 weights fed float64 data.
+// Misuse row 11: float32 weights fed float64 data.
 // PyTorch: run-time error `expected scalar type Float but found Double`.
 use autograd::typenum::{U2, U3};
 use autograd::{MatMul, Rank1, Rank2, Tensor};

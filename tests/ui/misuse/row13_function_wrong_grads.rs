@@ -1,4 +1,4 @@
-// MISTAKES row 13: a custom Function whose backward returns the wrong number
+// Misuse row 13: a custom Function whose backward returns the wrong number
 // of gradients. PyTorch: run-time error when backward runs.
 use autograd::typenum::U3;
 use autograd::{Function, Rank1, Tensor};
