@@ -426,21 +426,6 @@ impl Mlp {
     }
 }
 
-/// Gradcheck walks the model's tensors through `Leaves`.
-impl Leaves<f64> for Mlp {
-    fn visit_leaves(&self, f: &mut dyn FnMut(&[f64])) {
-        self.hidden.weight.visit_leaves(f);
-        self.hidden.bias.visit_leaves(f);
-        self.out.visit_leaves(f);
-    }
-
-    fn visit_leaves_mut(&mut self, f: &mut dyn FnMut(&mut [f64])) {
-        self.hidden.weight.visit_leaves_mut(f);
-        self.hidden.bias.visit_leaves_mut(f);
-        self.out.visit_leaves_mut(f);
-    }
-}
-
 fn mlp() -> Mlp {
     Mlp {
         hidden: Layer {

@@ -3,7 +3,7 @@
 //! struct, and is checked against finite differences.
 
 use autograd::typenum::{U2, U3, U4};
-use autograd::{differentiable, gradcheck, GradcheckOptions, Leaves, Module, Rank0, Rank2, Rng, Tensor};
+use autograd::{differentiable, gradcheck, GradcheckOptions, Module, Rank0, Rank2, Rng, Tensor};
 use nn::layers::{Dropout, Forward, Linear, Tanh};
 
 type Input = Tensor<Rank2<U2, U4>, f64>;
@@ -23,19 +23,6 @@ impl Net {
         let a = self.act.forward(&h);
         let y = self.l2.forward(&a);
         nn::loss::mse_loss(&y, target)
-    }
-}
-
-/// Gradcheck perturbs the model's parameters in declaration order.
-impl Leaves<f64> for Net {
-    fn visit_leaves(&self, f: &mut dyn FnMut(&[f64])) {
-        self.l1.visit_leaves(f);
-        self.l2.visit_leaves(f);
-    }
-
-    fn visit_leaves_mut(&mut self, f: &mut dyn FnMut(&mut [f64])) {
-        self.l1.visit_leaves_mut(f);
-        self.l2.visit_leaves_mut(f);
     }
 }
 
@@ -103,18 +90,6 @@ impl DropoutNet {
         let d = self.drop.forward_masked(&h, mask);
         let y = self.l2.forward(&d);
         nn::loss::mse_loss(&y, target)
-    }
-}
-
-impl Leaves<f64> for DropoutNet {
-    fn visit_leaves(&self, f: &mut dyn FnMut(&[f64])) {
-        self.l1.visit_leaves(f);
-        self.l2.visit_leaves(f);
-    }
-
-    fn visit_leaves_mut(&mut self, f: &mut dyn FnMut(&mut [f64])) {
-        self.l1.visit_leaves_mut(f);
-        self.l2.visit_leaves_mut(f);
     }
 }
 
