@@ -330,8 +330,7 @@ impl Neuron {
         sigmoid(&z)
     }
 
-    /// The return type is spelled out (not `Scalar`) so that the macro
-    /// detects a scalar output and generates `loss_grad`.
+    /// `loss_grad` needs a scalar output; `Tensor<Rank0, f64>` is one.
     #[differentiable]
     fn loss(&self, #[no_grad] x: &Features, #[no_grad] y: &Scalar) -> Tensor<Rank0, f64> {
         let error = self.forward(x) - y;
