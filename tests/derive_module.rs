@@ -504,3 +504,12 @@ fn model_leaves_skip_config_and_constants() {
     // l1 (15, 3), blocks (2, 2), extra (3), head (4), seq (2, 15, 3); not `mask`.
     assert_eq!(leaf_lengths, [15, 3, 2, 2, 3, 4, 2, 15, 3]);
 }
+
+#[test]
+fn param_listing_names_tuple_fields() {
+    let pair = Pair(Param::new(Tensor::ones()), 7, Param::new(Tensor::zeros()));
+    let expected = "ParameterList(\n    \
+                    (0): Parameter containing: [float32 of size 2]\n    \
+                    (2): Parameter containing: [float32 of size 4]\n)";
+    assert_eq!(pair.param_listing().to_string(), expected);
+}

@@ -137,7 +137,7 @@ pub use grad::{accumulate_into, grad_or_zero, Accumulate, Differentiable, Leaves
 #[cfg(feature = "alloc")]
 pub use gradcheck::{gradcheck, gradcheck_function, GradcheckError, GradcheckOptions};
 pub use autograd_derive::{differentiable, Module};
-pub use module::{Module, ModuleRepr, Param, ParamName, StaticModule};
+pub use module::{Module, ModuleRepr, Param, ParamListing, ParamName, StaticModule};
 pub use ops::{AddVjp, DivVjp, MatMul, MatMulT, MulVjp, NegVjp, ReduceAxis, ReshapeTo, SubVjp};
 #[doc(hidden)]
 pub use pullbacks::__private;

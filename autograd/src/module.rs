@@ -286,6 +286,62 @@ pub trait Module: Differentiable<Grad = Self::Grads> {
         f.write_str(short_type_name(core::any::type_name::<Self>()))?;
         f.write_str("()")
     }
+
+    /// A `Display` of every parameter's state-dict name, element type and
+    /// size, as PyTorch prints a `ParameterList` of
+    /// `model.named_parameters()`.
+    ///
+    /// ```
+    /// use autograd::{Module, Param, Rank1, Rank2, Tensor, typenum::{U2, U3}};
+    ///
+    /// #[derive(Module)]
+    /// struct Layer {
+    ///     weight: Param<Tensor<Rank2<U2, U3>>>,
+    ///     bias: Param<Tensor<Rank1<U2>>>,
+    /// }
+    ///
+    /// let layer = Layer { weight: Param::new(Tensor::zeros()), bias: Param::new(Tensor::zeros()) };
+    /// assert_eq!(
+    ///     layer.param_listing().to_string(),
+    ///     "ParameterList(\n    (weight): Parameter containing: [float32 of size 2x3]\n    \
+    ///      (bias): Parameter containing: [float32 of size 2]\n)"
+    /// );
+    /// ```
+    fn param_listing(&self) -> ParamListing<'_, Self>
+    where
+        Self: Sized,
+    {
+        ParamListing(self)
+    }
+}
+
+/// The parameter listing of a module; see [`Module::param_listing`].
+pub struct ParamListing<'a, M>(&'a M);
+
+impl<M: Module> fmt::Display for ParamListing<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut result = f.write_str("ParameterList(\n");
+        self.0.visit_params(None, &mut |name, dims, _| {
+            if result.is_err() {
+                return;
+            }
+            result = write!(
+                f,
+                "    ({name}): Parameter containing: [{} of size ",
+                M::Elem::DTYPE
+            );
+            for (axis, size) in dims.iter().enumerate() {
+                if result.is_ok() {
+                    result = if axis == 0 { write!(f, "{size}") } else { write!(f, "x{size}") };
+                }
+            }
+            if result.is_ok() {
+                result = f.write_str("]\n");
+            }
+        });
+        result?;
+        f.write_str(")")
+    }
 }
 
 /// Strips the module path and the generic arguments from a type name:
