@@ -633,3 +633,19 @@ fn loop_carrying_a_constant_passes_gradcheck() {
     let offset: Vector = random(30);
     check_pair!(constant_becomes_active_in_loop, constant_becomes_active_in_loop_vjp, pair(18), &offset);
 }
+
+/// Sizes read through `dims()` are constants, even when indexed.
+#[differentiable]
+fn scaled_by_length(x: &Vector) -> Vector {
+    let n = x.dims()[0];
+    x * (n as f64)
+}
+
+#[test]
+fn indexed_shape_query_is_a_constant() {
+    let x: Vector = random(40);
+    let (y, pullback) = scaled_by_length_vjp(&x);
+    let (grad,) = pullback(Vector::ones());
+    assert_eq!(y.as_slice(), (&x * 3.0).as_slice());
+    assert_eq!(grad.as_slice(), &[3.0, 3.0, 3.0]);
+}

@@ -20,6 +20,21 @@ use super::ir::*;
 /// constant even on a differentiated tensor.
 const SHAPE_QUERIES: &[&str] = &["dims", "shape", "numel", "len", "is_empty", "size"];
 
+/// Replaces the receiver of every shape query with `()`, so that a name
+/// search does not see the values whose sizes are queried.
+struct HideShapeQueryReceivers;
+
+impl VisitMut for HideShapeQueryReceivers {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        if let Expr::MethodCall(call) = expr {
+            if SHAPE_QUERIES.contains(&call.method.to_string().as_str()) {
+                *call.receiver = syn::parse_quote!(());
+            }
+        }
+        syn::visit_mut::visit_expr_mut(self, expr);
+    }
+}
+
 const EARLY_RETURN: &str = "this `return` is not supported: `#[differentiable]` accepts an early \
      `return` only at the end of an `if` (without `else`) at the top level of the function body; \
      bind the value to a variable and return it at the end of the function";
@@ -145,10 +160,14 @@ impl Lowerer {
         operand.var.is_some_and(|v| self.vars[v].active)
     }
 
-    /// `true` when the expression reads an active variable.
+    /// `true` when the expression reads an active variable. The receiver of
+    /// a shape query (`x.dims()`, `self.layers.len()`) does not count,
+    /// because the query's result is a constant.
     fn mentions_active(&self, expr: &Expr) -> bool {
+        let mut expr = expr.clone();
+        HideShapeQueryReceivers.visit_expr_mut(&mut expr);
         let mut finder = analysis::NameFinder::default();
-        finder.visit_expr(expr);
+        finder.visit_expr(&expr);
         finder.names.iter().any(|name| self.lookup(name).is_some_and(|v| self.vars[v].active))
     }
 
@@ -406,8 +425,10 @@ impl Lowerer {
             Expr::Index(index) => self.error(
                 index,
                 "indexing a differentiated value is not supported in a `#[differentiable]` \
-                 function; call an op with a gradient rule, or wrap the value in \
-                 `::autograd::no_grad(..)` to read it as a constant",
+                 function, so a `Vec` or array of layers cannot run here yet; hold the layers \
+                 in named fields or a tuple, and take an element of a tensor with \
+                 `.select::<AXIS>(i)`. Wrapping the value in `::autograd::no_grad(..)` would \
+                 make it a constant that gets no gradient",
             ),
             Expr::Cast(cast) => self.error(
                 cast,
