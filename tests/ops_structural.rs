@@ -816,3 +816,11 @@ where
         (y, Box::new(move |grad: Y| (pa(grad.clone()), pb(grad))))
     }
 }
+
+#[test]
+fn sum_of_empty_batch_is_positive_zero() {
+    let empty: Tensor<Rank2<Dyn, U3>, f64> = Tensor::zeros_with_shape(Rank2(Dyn(0), U3::default()));
+    let total = empty.sum().item();
+    assert_eq!(total, 0.0);
+    assert!(total.is_sign_positive());
+}

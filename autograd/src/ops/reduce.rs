@@ -85,7 +85,9 @@ fn logsumexp_weight<E: Float>(x: E, lse: E) -> E {
 impl<S: Shape, E: Float, D: Storage<S, E> + Storage<Rank0, E>> Tensor<S, E, D> {
     /// The sum of all elements, as a scalar tensor (PyTorch `x.sum()`).
     pub fn sum(&self) -> Tensor<Rank0, E, D> {
-        Tensor::scalar(self.as_slice().iter().copied().sum())
+        // A fold from +0 rather than `Iterator::sum`, whose float sum of no
+        // elements is -0; PyTorch gives +0 for an empty sum.
+        Tensor::scalar(self.as_slice().iter().fold(E::ZERO, |total, &x| total + x))
     }
 
     /// VJP of [`sum`](Self::sum): every element's gradient is `dy`.
