@@ -268,7 +268,8 @@ impl fmt::Display for Problem {
             Problem::Io(error) => write!(f, "{error}"),
             Problem::Truncated { needed, found } => write!(
                 f,
-                "truncated: the header requires {needed} bytes, but the file has {found}"
+                "truncated or not a safetensors file: its first 8 bytes give a length that \
+                 needs {needed} bytes, but the file has {found}"
             ),
             Problem::InvalidHeader(reason) => write!(f, "invalid header: {reason}"),
             Problem::InvalidEntry { name, reason } => {
