@@ -418,3 +418,28 @@ fn save_replaces_an_existing_file() {
     assert_eq!(elements(&loaded), elements(&counting::<f32>(0.0)));
     fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn concurrent_saves_to_one_path_stay_whole() {
+    let dir = temp_dir("concurrent_saves");
+    let path = dir.join("net.safetensors");
+    std::thread::scope(|scope| {
+        for offset in [0.0, 100.0, 200.0, 300.0] {
+            let path = &path;
+            scope.spawn(move || save_safetensors(&counting::<f32>(offset), path).unwrap());
+        }
+    });
+
+    // Whichever save renamed last, the file is one whole model.
+    let mut loaded = counting::<f32>(1000.0);
+    load_safetensors(&mut loaded, &path).unwrap();
+    let first = elements(&loaded)[0];
+    let expected: Vec<f64> = (0..20).map(|i| first + i as f64).collect();
+    assert_eq!(elements(&loaded), expected);
+    assert_eq!(
+        fs::read_dir(&dir).unwrap().count(),
+        1,
+        "temporary files left"
+    );
+    fs::remove_dir_all(dir).unwrap();
+}
