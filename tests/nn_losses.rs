@@ -355,3 +355,16 @@ fn nll_loss_value_and_gradcheck() {
     )
     .unwrap();
 }
+
+#[test]
+fn piecewise_losses_gradcheck_at_zone_boundaries() {
+    // |d| = beta = delta = 1 joins the quadratic and linear zones with a
+    // continuous first derivative; d = 0 is where l1's gradient is 0.
+    let pred: Vec4 = Tensor::from_array([1.0, -1.0, 0.0, 2.0]);
+    let target: Vec4 = Tensor::zeros();
+    gradcheck_pair!((pred.clone(), target.clone()), |p, t| smooth_l1_loss(p, t, 1.0), |p, t| {
+        smooth_l1_loss_vjp(p, t, 1.0)
+    });
+    gradcheck_pair!((pred.clone(), target.clone()), |p, t| huber_loss(p, t, 1.0), |p, t| huber_loss_vjp(p, t, 1.0));
+    gradcheck_pair!((pred, target), |p, t| l1_loss(p, t), |p, t| l1_loss_vjp(p, t));
+}

@@ -6,7 +6,7 @@
 
 use autograd::typenum::{U0, U1, U12, U16, U2, U24, U3, U4, U5, U6, U8};
 use autograd::{
-    gradcheck, Dyn, GradcheckOptions, MatMul, MatMulT, Rank0, Rank1, Rank2, Rank3, Rank4, Rng, ShapeError, Tensor,
+    gradcheck, Dyn, GradcheckOptions, Inline, MatMul, MatMulT, Rank0, Rank1, Rank2, Rank3, Rank4, Rng, ShapeError, Tensor,
 };
 
 type T0 = Tensor<Rank0, f64>;
@@ -378,11 +378,9 @@ fn dot_value_and_grad() {
     let a: T1<U3> = Tensor::from_array([1.0, 2.0, 3.0]);
     let b: T1<U3> = Tensor::from_array([4.0, 5.0, 6.0]);
     assert_eq!(a.dot(&b).item(), 32.0);
-    assert_eq!(a.matmul(&b).item(), 32.0);
 
     let pair: (T1<U4>, T1<U4>) = (Tensor::randn(&mut rng(16)), Tensor::randn(&mut rng(17)));
     check(|(a, b): &(T1<U4>, T1<U4>)| a.dot(b), |(a, b)| a.dot_vjp(b).map2(), &pair);
-    check(|(a, b): &(T1<U4>, T1<U4>)| a.matmul(b), |(a, b)| a.matmul_vjp(b).map2(), &pair);
 }
 
 #[test]
@@ -705,6 +703,28 @@ fn select_per_row_rejects_out_of_range_class() {
 #[should_panic(expected = "select_per_row: expected one class index per row, 2 rows, found 3 indices")]
 fn select_per_row_rejects_wrong_index_count() {
     let _ = one_to_six().select_per_row(&[0, 1, 2]);
+}
+
+// ------------------------------------------------------------ inline device
+
+#[test]
+fn ops_run_on_inline_device() {
+    type Matrix = Tensor<Rank2<U2, U3>, f64, Inline>;
+    let x: Matrix = Tensor::from_array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    assert_eq!(x.sum_axis::<1>().as_slice(), &[6.0, 15.0]);
+    assert_eq!(x.max().item(), 6.0);
+    assert_eq!(x.select_per_row(&[2, 0]).as_slice(), &[3.0, 4.0]);
+
+    // Row i of x dotted with row j of x: 1+4+9 = 14, 4+10+18 = 32, 16+25+36 = 77.
+    assert_eq!(x.matmul_t(&x).as_slice(), &[14.0, 32.0, 32.0, 77.0]);
+
+    let flat: Tensor<Rank1<U6>, f64, Inline> = x.flatten();
+    assert_eq!(flat.as_slice(), x.as_slice());
+    let wide: Tensor<Rank2<U2, U6>, f64, Inline> = x.concat::<1, _>(&x);
+    assert_eq!(wide.get([1, 3]), 4.0);
+
+    check(|x: &Matrix| x.log_softmax_axis::<1>(), |x| x.log_softmax_axis_vjp::<1>().map1(), &x);
+    check(|x: &Matrix| x.t(), |x| x.t_vjp().map1(), &x);
 }
 
 // ------------------------------------------------------------------ helpers

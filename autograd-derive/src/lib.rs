@@ -4,6 +4,7 @@
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
 
+mod differentiable;
 mod module;
 
 /// Derives `autograd::Module` for a struct of parameters and layers, with a
@@ -15,6 +16,17 @@ mod module;
 pub fn derive_module(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     module::expand(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Generates the VJP form of a forward function at compile time.
+///
+/// The crate documentation of `autograd` describes what it generates and
+/// which syntax it accepts.
+#[proc_macro_attribute]
+pub fn differentiable(attr: TokenStream, item: TokenStream) -> TokenStream {
+    differentiable::expand(attr.into(), item.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

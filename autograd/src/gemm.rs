@@ -35,16 +35,30 @@ fn check_bounds<E>(
             (rows - 1) * s[0] + (cols - 1) * s[1] + 1
         }
     };
-    assert!(a.len() >= last(m, k, a_strides), "gemm: lhs slice too short");
-    assert!(b.len() >= last(k, n, b_strides), "gemm: rhs slice too short");
+    assert!(
+        a.len() >= last(m, k, a_strides),
+        "gemm: lhs slice too short"
+    );
+    assert!(
+        b.len() >= last(k, n, b_strides),
+        "gemm: rhs slice too short"
+    );
     assert!(
         c.len() >= last(m, n, [c_row_stride, 1]),
         "gemm: output slice too short"
     );
 }
 
+/// Computes the product with a plain triple loop, whatever its size.
+///
+/// Public so that `benches/gemm.rs` can time it against the blocked kernels;
+/// callers get the routed [`gemm_f32`] and [`gemm_f64`] through `Float::gemm`.
+///
+/// # Panics
+///
+/// Panics if a slice is too short for its dimensions and strides.
 #[allow(clippy::too_many_arguments)]
-fn gemm_loop<E: Float>(
+pub fn gemm_loop<E: Float>(
     m: usize,
     k: usize,
     n: usize,
@@ -82,8 +96,14 @@ fn gemm_loop<E: Float>(
 
 macro_rules! gemm_entry {
     ($name:ident, $t:ty, $blocked:ident) => {
+        /// Computes `c = alpha * a · b + beta * c`, routed by size to the plain
+        /// loop or the blocked kernel.
+        ///
+        /// # Panics
+        ///
+        /// Panics if a slice is too short for its dimensions and strides.
         #[allow(clippy::too_many_arguments)]
-        pub(crate) fn $name(
+        pub fn $name(
             m: usize,
             k: usize,
             n: usize,
@@ -123,7 +143,19 @@ macro_rules! gemm_entry {
                 }
                 return;
             }
-            gemm_loop(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_row_stride);
+            gemm_loop(
+                m,
+                k,
+                n,
+                alpha,
+                a,
+                a_strides,
+                b,
+                b_strides,
+                beta,
+                c,
+                c_row_stride,
+            );
         }
     };
 }

@@ -25,6 +25,7 @@ pub mod gradcheck;
 pub mod module;
 mod module_impls;
 pub mod ops;
+pub mod pullbacks;
 pub mod rng;
 pub mod shape;
 pub mod tensor;
@@ -39,9 +40,12 @@ pub use function::Function;
 pub use grad::{accumulate_into, grad_or_zero, Accumulate, Differentiable, Leaves, NoGrad};
 #[cfg(feature = "alloc")]
 pub use gradcheck::{gradcheck, gradcheck_function, GradcheckError, GradcheckOptions};
-pub use autograd_derive::Module;
+pub use autograd_derive::{differentiable, Module};
 pub use module::{Module, ModuleRepr, Param, ParamName, StaticModule};
 pub use ops::{AddVjp, DivVjp, MatMul, MatMulT, MulVjp, NegVjp, ReduceAxis, ReshapeTo, SubVjp};
+#[doc(hidden)]
+pub use pullbacks::__private;
+pub use pullbacks::{no_grad, Branch, Need, Pullbacks, Skip};
 pub use rng::Rng;
 pub use shape::{ConstShape, Dim, Dyn, InlineShape, Rank0, Rank1, Rank2, Rank3, Rank4, Shape};
 pub use tensor::{ArrayData, ShapeError, Tensor};

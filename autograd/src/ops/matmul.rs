@@ -197,36 +197,11 @@ where
     }
 }
 
-/// `[K] · [K] -> []`, the dot product, as `torch.matmul` on two vectors.
-impl<K, E, D> MatMul<Tensor<Rank1<K>, E, D>> for Tensor<Rank1<K>, E, D>
-where
-    K: Dim,
-    E: Float,
-    D: Storage<Rank1<K>, E> + Storage<Rank0, E>,
-{
-    type Output = Tensor<Rank0, E, D>;
-
-    #[track_caller]
-    fn matmul(&self, rhs: &Tensor<Rank1<K>, E, D>) -> Self::Output {
-        self.dot(rhs)
-    }
-
-    fn matmul_vjp(
-        &self,
-        rhs: &Tensor<Rank1<K>, E, D>,
-    ) -> (
-        Self::Output,
-        (
-            impl FnOnce(Self::Output) -> Self + use<K, E, D>,
-            impl FnOnce(Self::Output) -> Tensor<Rank1<K>, E, D> + use<K, E, D>,
-        ),
-    ) {
-        self.dot_vjp(rhs)
-    }
-}
-
 impl<K: Dim, E: Float, D: Storage<Rank1<K>, E> + Storage<Rank0, E>> Tensor<Rank1<K>, E, D> {
     /// The dot product `Σ a_k b_k` (PyTorch `torch.dot`).
+    ///
+    /// It is a method of its own rather than a [`MatMul`] impl, so that the
+    /// compile error for a mismatched `matmul` lists only the matrix cases.
     ///
     /// # Shapes
     /// `[K] · [K] -> []`

@@ -10,8 +10,10 @@ use super::{Mean, Reduction};
 const LOG_CLAMP: f64 = -100.0;
 
 /// PyTorch divides the gradient of the binary cross entropy by
-/// `max(p (1 - p), 1e-12)`, so it stays finite at `p = 0` and `p = 1`.
-const BCE_GRAD_EPSILON: f64 = 1e-12;
+/// `max(p (1 - p), 1e-12)`, so it stays finite at `p = 0` and `p = 1`. Its
+/// 1e-12 is an `f32` constant (9.99999996e-13) in float64 too, as torch
+/// 2.15 computes it, so this one is rounded the same way.
+const BCE_GRAD_EPSILON: f64 = 1e-12_f32 as f64;
 
 fn clamped_ln<E: Float>(x: E) -> E {
     x.ln().max(E::from_f64(LOG_CLAMP))

@@ -1,0 +1,326 @@
+//! `#[differentiable]`: generates a function's VJP form from its body.
+//!
+//! The expansion runs in four steps, one module each:
+//!
+//! 1. [`check`] rejects syntax without a gradient rule (`while`, closures,
+//!    macros, `&mut`, ...) with an error that says what to write instead;
+//! 2. [`normalise`] lowers the body to A-normal form ([`ir`]): one primitive
+//!    per statement, fresh names for reassigned variables, and each value
+//!    marked active when it depends on a differentiated argument;
+//! 3. [`forward`] emits the forward pass through every primitive's VJP form;
+//! 4. [`backward`] emits the pullback that runs the recorded pullbacks in
+//!    reverse.
+//!
+//! For `fn f(x: &X, w: &W) -> Y` the expansion keeps `f` and adds
+//!
+//! - `f_vjp(x, w) -> (Y, impl FnOnce(Y::Grad) -> (X::Grad, W::Grad))`, one
+//!   closure that returns the gradients of all arguments (`NoGrad` for the
+//!   constant ones);
+//! - `f_grad(x, w) -> (Y, (X::Grad, W::Grad))` when `Y` is a scalar
+//!   `Tensor<Rank0, ..>`: the value and the gradient of a loss.
+
+mod analysis;
+mod backward;
+mod check;
+mod forward;
+mod ir;
+mod normalise;
+mod signature;
+#[cfg(test)]
+mod tests;
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote, ToTokens};
+use syn::visit::Visit;
+
+use backward::Seed;
+use ir::{Origin, Var, VarId};
+use normalise::Lowerer;
+use signature::{Arg, Options};
+
+/// Expands `#[differentiable(attr)] item`.
+pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let mut function: syn::ItemFn = syn::parse2(item)?;
+    let mut errors = Vec::new();
+    let options = Options::parse(attr).unwrap_or_else(|error| {
+        errors.push(error);
+        Options::default()
+    });
+    let args = signature::read_args(&mut function.sig, &options, &mut errors);
+    check_signature(&function.sig, &mut errors);
+    check::reject_unsupported(&function.block, &mut errors);
+
+    let mut lowerer = Lowerer::new();
+    reserve_names(&function, &mut lowerer);
+    let inputs: Vec<VarId> = args
+        .iter()
+        .enumerate()
+        .map(|(index, arg)| lowerer.bind_input(&arg.name, index, arg.is_ref, arg.differentiated))
+        .collect();
+    let block = if errors.is_empty() { lowerer.lower_block(&function.block) } else { ir::Block::default() };
+    errors.extend(lowerer.errors.drain(..));
+
+    if let Some(error) = errors.into_iter().reduce(|mut all, e| {
+        all.combine(e);
+        all
+    }) {
+        // Keep the plain function so that its callers still compile and the
+        // user sees only these errors.
+        let errors = error.to_compile_error();
+        return Ok(quote!(#function #errors));
+    }
+
+    let emitter = Emitter { vars: &lowerer.vars };
+    let vjp = emitter.vjp_function(&function, &args, &inputs, &block);
+    let grad = signature::is_scalar_tensor(&function.sig.output).then(|| grad_function(&function, &args));
+    Ok(quote! {
+        #function
+        #vjp
+        #grad
+    })
+}
+
+fn check_signature(sig: &syn::Signature, errors: &mut Vec<syn::Error>) {
+    if let syn::ReturnType::Default = sig.output {
+        errors.push(syn::Error::new_spanned(
+            &sig.ident,
+            "a `#[differentiable]` function returns the value to differentiate; add a return type \
+             such as `-> Tensor<Rank0, f32>`",
+        ));
+    }
+    if let Some(token) = &sig.asyncness {
+        errors.push(syn::Error::new_spanned(token, "a `#[differentiable]` function cannot be `async`"));
+    }
+    if let Some(token) = &sig.constness {
+        errors.push(syn::Error::new_spanned(token, "a `#[differentiable]` function cannot be `const`"));
+    }
+    if let Some(token) = &sig.variadic {
+        errors.push(syn::Error::new_spanned(token, "a `#[differentiable]` function cannot be variadic"));
+    }
+}
+
+/// Reserves every name the body reads that it does not bind itself
+/// (functions, constants, types), so that no generated name shadows one.
+fn reserve_names(function: &syn::ItemFn, lowerer: &mut Lowerer) {
+    #[derive(Default)]
+    struct Idents {
+        read: Vec<String>,
+        bound: Vec<String>,
+    }
+    impl<'ast> Visit<'ast> for Idents {
+        // Only paths share the namespace of local variables; method and
+        // field names do not.
+        fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
+            if let Some(first) = path.path.segments.first() {
+                self.read.push(first.ident.to_string());
+            }
+            syn::visit::visit_expr_path(self, path);
+        }
+        fn visit_pat_ident(&mut self, pat: &'ast syn::PatIdent) {
+            self.bound.push(pat.ident.to_string());
+            syn::visit::visit_pat_ident(self, pat);
+        }
+    }
+    let mut idents = Idents::default();
+    idents.visit_block(&function.block);
+    for name in idents.read {
+        if !idents.bound.contains(&name) {
+            lowerer.reserve(&name);
+        }
+    }
+    for name in ["pullback", "grad", "cotangent", "value", "self_zero_grad"] {
+        lowerer.reserve(name);
+    }
+}
+
+/// Names of the generated bindings.
+pub struct Emitter<'a> {
+    pub vars: &'a [Var],
+}
+
+impl Emitter<'_> {
+    fn name(&self, var: VarId) -> &Ident {
+        &self.vars[var].name
+    }
+
+    fn slot(&self, var: VarId) -> Ident {
+        format_ident!("grad_{}", self.vars[var].name)
+    }
+
+    fn pullback(&self, var: VarId) -> Ident {
+        format_ident!("{}_pullback", self.vars[var].name)
+    }
+
+    fn saved(&self, var: VarId) -> Ident {
+        format_ident!("{}_saved", self.vars[var].name)
+    }
+
+    /// A branch records its pullback when one of its outputs is active.
+    fn is_recorded(&self, outputs: &[VarId]) -> bool {
+        outputs.iter().any(|v| self.vars[*v].active)
+    }
+
+    /// `f_vjp`: the forward pass with its pullbacks, and the pullback that
+    /// maps the output's cotangent to every argument's gradient.
+    fn vjp_function(&self, function: &syn::ItemFn, args: &[Arg], inputs: &[VarId], block: &ir::Block) -> TokenStream {
+        let sig = &function.sig;
+        let vjp_name = format_ident!("{}_vjp", sig.ident);
+        let fn_name = &sig.ident;
+        let vis = &function.vis;
+        let attrs = function.attrs.iter().filter(|a| !a.path().is_ident("doc"));
+        let (generics, where_clause) = (&sig.generics, &sig.generics.where_clause);
+        let params = &sig.inputs;
+        let output = match &sig.output {
+            syn::ReturnType::Type(_, ty) => ty.to_token_stream(),
+            syn::ReturnType::Default => quote!(()),
+        };
+        let grad_types = args.iter().map(|arg| {
+            if arg.differentiated {
+                let ty = &arg.value_type;
+                quote!(<#ty as ::autograd::Differentiable>::Grad)
+            } else {
+                quote!(::autograd::NoGrad)
+            }
+        });
+
+        // Zeros (for the receiver) or clones (for other arguments) that give
+        // the gradients nothing reached their shape.
+        let mut saves = TokenStream::new();
+        let mut finals = TokenStream::new();
+        let mut results = Vec::new();
+        let differentiated: Vec<VarId> = args
+            .iter()
+            .zip(inputs)
+            .filter(|(arg, _)| arg.differentiated)
+            .map(|(_, v)| *v)
+            .collect();
+        for (arg, &var) in args.iter().zip(inputs) {
+            if !arg.differentiated {
+                results.push(quote!(::autograd::NoGrad));
+                continue;
+            }
+            let name = &arg.name;
+            let slot = self.slot(var);
+            let by_ref = if arg.is_ref { quote!(#name) } else { quote!(&#name) };
+            let fields: Vec<(Vec<Ident>, Ident)> = self
+                .vars
+                .iter()
+                .enumerate()
+                .filter_map(|(id, v)| match &v.origin {
+                    Origin::Field { root, path } if *root == var => Some((path.clone(), self.slot(id))),
+                    _ => None,
+                })
+                .collect();
+            let mutability = (!fields.is_empty()).then(|| quote!(mut));
+            if name == "self" {
+                saves.extend(quote!(let self_zero_grad = ::autograd::Differentiable::zero_grad(#by_ref);));
+                finals.extend(quote!(let #mutability #slot = Option::unwrap_or(#slot, self_zero_grad);));
+            } else {
+                let saved = format_ident!("{}_saved", name);
+                let ty = &arg.value_type;
+                saves.extend(quote!(let #saved = <#ty as ::core::clone::Clone>::clone(#by_ref);));
+                finals.extend(quote!(let #mutability #slot = ::autograd::grad_or_zero(#slot, &#saved);));
+            }
+            for (path, field_slot) in fields {
+                finals.extend(quote! {
+                    if let Some(grad) = #field_slot {
+                        ::autograd::Accumulate::accumulate(&mut #slot #(.#path)*, grad);
+                    }
+                });
+            }
+            results.push(slot.into_token_stream());
+        }
+
+        let mut keep = differentiated.clone();
+        for (id, var) in self.vars.iter().enumerate() {
+            if matches!(var.origin, Origin::Field { root, .. } if differentiated.contains(&root)) {
+                keep.push(id);
+            }
+        }
+        let result = block.result.clone().unwrap_or(ir::Operand { var: None, tokens: quote!(()), is_ref: false });
+        let seeds = [Seed { var: result.var, cotangent: quote!(Some(cotangent)) }];
+        let forward = self.forward_block(block);
+        let backward = self.backward_block(block, &seeds, &keep);
+        let value = &result.tokens;
+        let doc = format!(
+            " The VJP form of [`{fn_name}`], generated by `#[differentiable]`: its value and one \
+             pullback that maps the output's cotangent to the gradients of all arguments \
+             (`NoGrad` for constant arguments)."
+        );
+        quote! {
+            #[doc = #doc]
+            #(#attrs)*
+            #[allow(unused_variables, unused_mut, clippy::type_complexity, clippy::let_and_return, clippy::let_unit_value)]
+            #vis fn #vjp_name #generics (#params) -> (
+                #output,
+                impl ::core::ops::FnOnce(<#output as ::autograd::Differentiable>::Grad) -> (#(#grad_types,)*),
+            ) #where_clause {
+                #[allow(unused_imports)]
+                use ::autograd::__private::traits::*;
+
+                #saves
+                #forward
+
+                let pullback = move |cotangent: <#output as ::autograd::Differentiable>::Grad| {
+                    #backward
+                    #finals
+                    (#(#results,)*)
+                };
+                (#value, pullback)
+            }
+        }
+    }
+}
+
+/// `f_grad`: the value of a scalar loss and the gradients of its arguments.
+fn grad_function(function: &syn::ItemFn, args: &[Arg]) -> TokenStream {
+    let sig = &function.sig;
+    let fn_name = &sig.ident;
+    let grad_name = format_ident!("{}_grad", sig.ident);
+    let vjp_name = format_ident!("{}_vjp", sig.ident);
+    let vis = &function.vis;
+    let attrs = function.attrs.iter().filter(|a| !a.path().is_ident("doc"));
+    let (generics, where_clause) = (&sig.generics, &sig.generics.where_clause);
+    let params = &sig.inputs;
+    let syn::ReturnType::Type(_, output) = &sig.output else {
+        return quote!();
+    };
+    let grad_types = args.iter().map(|arg| {
+        if arg.differentiated {
+            let ty = &arg.value_type;
+            quote!(<#ty as ::autograd::Differentiable>::Grad)
+        } else {
+            quote!(::autograd::NoGrad)
+        }
+    });
+    let call = if args.first().is_some_and(|a| a.name == "self") {
+        let rest = args[1..].iter().map(|a| &a.name);
+        quote!(self.#vjp_name(#(#rest),*))
+    } else {
+        let names = args.iter().map(|a| &a.name);
+        if function.sig.receiver().is_none() && is_method_context(function) {
+            quote!(Self::#vjp_name(#(#names),*))
+        } else {
+            quote!(#vjp_name(#(#names),*))
+        }
+    };
+    let doc = format!(
+        " The value of [`{fn_name}`] and the gradients of its arguments (PyTorch's \
+         `loss.backward()` from a cotangent of one), generated by `#[differentiable]`."
+    );
+    quote! {
+        #[doc = #doc]
+        #(#attrs)*
+        #[allow(clippy::type_complexity)]
+        #vis fn #grad_name #generics (#params) -> (#output, (#(#grad_types,)*)) #where_clause {
+            let (value, pullback) = #call;
+            (value, pullback(::autograd::Tensor::ones()))
+        }
+    }
+}
+
+/// An associated function without a receiver cannot be told apart from a
+/// free function; its signature mentioning `Self` is the sign.
+fn is_method_context(function: &syn::ItemFn) -> bool {
+    function.sig.to_token_stream().to_string().contains("Self")
+}

@@ -1,0 +1,134 @@
+//! Runtime support for code that `#[differentiable]` generates.
+//!
+//! A VJP form returns its pullbacks in one of two shapes: a primitive returns
+//! a tuple with one pullback per argument (and [`NoGrad`] in the slots of
+//! arguments without a gradient), while a `#[differentiable]` function
+//! returns one closure that computes the gradients of all its arguments at
+//! once. [`Pullbacks`] runs either shape, so generated code can call a
+//! primitive and another differentiable function the same way. The mask
+//! ([`Need`] or [`Skip`] per argument) says which gradients the caller uses:
+//! a tuple of pullbacks runs only the [`Need`] slots.
+
+use crate::grad::NoGrad;
+
+/// The mask entry of an argument whose gradient the caller needs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Need;
+
+/// The mask entry of an argument whose gradient the caller drops (a constant
+/// or a value that does not depend on a differentiated input). Its pullback
+/// is never called.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Skip;
+
+/// The pullbacks of one VJP call, run on the output's cotangent `C` with a
+/// mask `M` (a tuple of [`Need`] and [`Skip`], one per argument).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not the pullback part of a VJP form",
+    label = "expected a tuple of pullbacks, one per argument, or one closure returning all gradients",
+    note = "an `op_vjp` method returns `(value, (pullback_0, pullback_1, ...))`; \
+            a `#[differentiable]` function's `f_vjp` returns `(value, pullback)`"
+)]
+pub trait Pullbacks<C, M> {
+    /// The gradients, one per argument (`NoGrad` for skipped tuple slots).
+    type Grads;
+
+    fn pull(self, cotangent: C, mask: M) -> Self::Grads;
+}
+
+/// A joint pullback, as `#[differentiable]` functions return it: it computes
+/// every gradient its function was declared to compute, whatever the mask.
+impl<C, G, F: FnOnce(C) -> G, M> Pullbacks<C, M> for F {
+    type Grads = G;
+
+    #[inline]
+    fn pull(self, cotangent: C, _mask: M) -> G {
+        self(cotangent)
+    }
+}
+
+/// One slot of a tuple of pullbacks, run or dropped according to its mask
+/// entry. `cotangent` is called only when the slot runs, so a skipped slot
+/// costs no clone.
+pub trait Slot<P, C> {
+    type Grad;
+
+    fn pull_slot(pullback: P, cotangent: impl FnOnce() -> C) -> Self::Grad;
+}
+
+impl<P: FnOnce(C) -> G, C, G> Slot<P, C> for Need {
+    type Grad = G;
+
+    #[inline]
+    fn pull_slot(pullback: P, cotangent: impl FnOnce() -> C) -> G {
+        pullback(cotangent())
+    }
+}
+
+impl<P, C> Slot<P, C> for Skip {
+    type Grad = NoGrad;
+
+    #[inline]
+    fn pull_slot(_pullback: P, _cotangent: impl FnOnce() -> C) -> NoGrad {
+        NoGrad
+    }
+}
+
+/// Tuples of per-argument pullbacks. Every slot but the last gets a clone of
+/// the cotangent; the last gets the cotangent itself, so a single-argument op
+/// can reuse its buffer.
+macro_rules! impl_pullback_tuple {
+    ($($p:ident $m:ident $i:tt),* ; $lp:ident $lm:ident $li:tt) => {
+        impl<C: Clone, $($p, $m: Slot<$p, C>,)* $lp, $lm: Slot<$lp, C>> Pullbacks<C, ($($m,)* $lm,)>
+            for ($($p,)* $lp,)
+        {
+            type Grads = ($($m::Grad,)* $lm::Grad,);
+
+            #[inline]
+            fn pull(self, cotangent: C, _mask: ($($m,)* $lm,)) -> Self::Grads {
+                (
+                    $($m::pull_slot(self.$i, || cotangent.clone()),)*
+                    $lm::pull_slot(self.$li, move || cotangent),
+                )
+            }
+        }
+    };
+}
+
+impl_pullback_tuple!(; P0 M0 0);
+impl_pullback_tuple!(P0 M0 0; P1 M1 1);
+impl_pullback_tuple!(P0 M0 0, P1 M1 1; P2 M2 2);
+impl_pullback_tuple!(P0 M0 0, P1 M1 1, P2 M2 2; P3 M3 3);
+impl_pullback_tuple!(P0 M0 0, P1 M1 1, P2 M2 2, P3 M3 3; P4 M4 4);
+impl_pullback_tuple!(P0 M0 0, P1 M1 1, P2 M2 2, P3 M3 3, P4 M4 4; P5 M5 5);
+impl_pullback_tuple!(P0 M0 0, P1 M1 1, P2 M2 2, P3 M3 3, P4 M4 4, P5 M5 5; P6 M6 6);
+impl_pullback_tuple!(P0 M0 0, P1 M1 1, P2 M2 2, P3 M3 3, P4 M4 4, P5 M5 5, P6 M6 6; P7 M7 7);
+
+/// The record of which branch of an `if` or `match` ran, holding that
+/// branch's pullback. A `match` with more arms nests `Else`.
+#[derive(Clone, Copy, Debug)]
+pub enum Branch<A, B> {
+    Then(A),
+    Else(B),
+}
+
+/// Stops the gradient: returns `value` unchanged, and `#[differentiable]`
+/// treats the result as a constant, so nothing flows back into `value`
+/// (PyTorch's `detach`).
+#[inline]
+pub fn no_grad<T>(value: T) -> T {
+    value
+}
+
+/// Items that generated code names through `::autograd::__private`.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(feature = "alloc")]
+    pub use alloc::vec::Vec;
+
+    /// The traits whose `_vjp` methods generated code calls with method
+    /// syntax; a generated body imports them all with `use traits::*`.
+    pub mod traits {
+        pub use crate::{MatMul as _, MatMulT as _};
+    }
+}

@@ -1,0 +1,133 @@
+//! Layers: [`Linear`], activations, [`Flatten`], [`Dropout`], and the
+//! [`Forward`] trait that runs them alone or chained in tuples.
+//!
+//! | this crate | PyTorch |
+//! |---|---|
+//! | [`Linear`], [`LinearNoBias`] | `nn.Linear(bias=True)`, `nn.Linear(bias=False)` |
+//! | [`Relu`], [`LeakyRelu`] | `nn.ReLU`, `nn.LeakyReLU` |
+//! | [`Sigmoid`], [`Tanh`] | `nn.Sigmoid`, `nn.Tanh` |
+//! | [`Gelu`], [`Silu`] | `nn.GELU`, `nn.SiLU` |
+//! | [`Softmax`], [`LogSoftmax`] | `nn.Softmax(dim=-1)`, `nn.LogSoftmax(dim=-1)` |
+//! | [`Flatten`] | `nn.Flatten()` |
+//! | [`Dropout`] | `nn.Dropout` |
+//! | a tuple `(A, B, C)` | `nn.Sequential(A, B, C)` |
+//!
+//! Layers without parameters have the gradient type `()`. They are generic
+//! over the element type `E` only because [`Module`](autograd::Module) names
+//! an element type, which must match the other layers of a tuple. `E`
+//! defaults to `f32`, so `Relu` is `Relu<f32>`.
+
+/// Implements `Differentiable`, `Module` (with `Grads = ()`), `Leaves` and
+/// `StaticModule` for a layer without parameters, generic over its element
+/// type `E`. Its repr is its `Display`.
+macro_rules! impl_parameterless_module {
+    ($Layer:ident) => {
+        impl<E: autograd::Float> autograd::Differentiable for $Layer<E> {
+            type Grad = ();
+
+            fn zero_grad(&self) {}
+        }
+
+        impl<E: autograd::Float> autograd::Module for $Layer<E> {
+            type Elem = E;
+            type Grads = ();
+
+            fn num_params(&self) -> usize {
+                0
+            }
+
+            fn visit_params(
+                &self,
+                _: Option<&autograd::ParamName<'_>>,
+                _: &mut dyn FnMut(&autograd::ParamName<'_>, &[usize], &[E]),
+            ) {
+            }
+
+            fn visit_params_mut(
+                &mut self,
+                _: Option<&autograd::ParamName<'_>>,
+                _: &mut dyn FnMut(&autograd::ParamName<'_>, &[usize], &mut [E]),
+            ) {
+            }
+
+            fn lockstep<const K: usize>(
+                &mut self,
+                _: &(),
+                _: [&mut (); K],
+                _: &mut impl FnMut(&mut [E], &[E], [&mut [E]; K]),
+            ) {
+            }
+
+            fn fmt_repr(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                core::fmt::Display::fmt(self, f)
+            }
+        }
+
+        /// No leaves: the layer has no parameters.
+        impl<E: autograd::Float> autograd::Leaves<E> for $Layer<E> {
+            fn visit_leaves(&self, _: &mut dyn FnMut(&[E])) {}
+
+            fn visit_leaves_mut(&mut self, _: &mut dyn FnMut(&mut [E])) {}
+        }
+
+        impl<E: autograd::Float> autograd::StaticModule for $Layer<E> {
+            const NUM_PARAMS: usize = 0;
+            const NUM_TENSORS: usize = 0;
+        }
+    };
+}
+
+mod activation;
+mod dropout;
+mod flatten;
+mod linear;
+mod sequential;
+
+pub use activation::{Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Silu, Softmax, Tanh};
+pub use dropout::Dropout;
+pub use flatten::Flatten;
+pub use linear::{Linear, LinearGrads, LinearNoBias, LinearNoBiasGrads};
+
+use autograd::{Differentiable, Module};
+
+/// A layer's forward pass on an input of type `X`, with its VJP form.
+///
+/// `forward_vjp` follows the VJP convention of `autograd::ops`: it returns
+/// the output with two pullbacks, slot 0 for the layer's own parameters (its
+/// gradient struct) and slot 1 for the input. Each pullback does its work
+/// only when called, so the first layer of a network never computes the
+/// gradient of the data.
+///
+/// Tuples of up to six layers implement `Forward` by chaining their items,
+/// as PyTorch's `nn.Sequential` does. `#[differentiable]` code calls
+/// `forward_vjp` for `self.layer.forward(x)`.
+///
+/// Pullbacks are `Clone` so that a tuple can hand the input pullback of a
+/// later layer to both of its own pullbacks.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no forward pass for an input of type `{X}`",
+    label = "this layer cannot take that input",
+    note = "check that the input's last axis is the layer's input size and that element \
+            types and devices match; in a tuple, each layer takes the previous layer's output"
+)]
+pub trait Forward<X: Differentiable>: Module {
+    /// The output; its cotangent has the same type.
+    type Output: Differentiable<Grad = Self::Output> + Clone;
+
+    /// Runs the layer.
+    fn forward(&self, x: &X) -> Self::Output;
+
+    /// Runs the layer and returns the output with its pullbacks
+    /// `(pullback_params, pullback_input)`.
+    #[allow(clippy::type_complexity)]
+    fn forward_vjp(
+        &self,
+        x: &X,
+    ) -> (
+        Self::Output,
+        (
+            impl FnOnce(Self::Output) -> Self::Grads + Clone + use<Self, X>,
+            impl FnOnce(Self::Output) -> X::Grad + Clone + use<Self, X>,
+        ),
+    );
+}
