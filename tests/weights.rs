@@ -1,11 +1,14 @@
 //! Safetensors weight files: round trips, the file layout PyTorch reads,
 //! every kind of malformed file, and models left unchanged by a failed load.
 
+mod reference;
+
 use std::fs;
 use std::path::PathBuf;
 
-use autograd::typenum::{U2, U3, U5};
-use autograd::{Module, Param, Rank1, Rank2, Tensor};
+use autograd::typenum::{U2, U3, U4, U5};
+use autograd::{Module, Param, Rank1, Rank2, Rng, Tensor};
+use nn::layers::{Forward, Linear, Relu};
 use nn::weights::{
     load_safetensors, load_safetensors_bytes, save_safetensors, to_safetensors_bytes, Problem,
 };
@@ -442,4 +445,102 @@ fn concurrent_saves_to_one_path_stay_whole() {
         "temporary files left"
     );
     fs::remove_dir_all(dir).unwrap();
+}
+
+/// PyTorch's `nn.Sequential(nn.Linear(5, 3), nn.ReLU(), nn.Linear(3, 2))`.
+type Mlp = (Linear<U5, U3>, Relu, Linear<U3, U2>);
+
+fn mlp() -> Mlp {
+    let mut rng = Rng::seed_from_u64(7);
+    (Linear::new(&mut rng), Relu::new(), Linear::new(&mut rng))
+}
+
+const LINEAR_5_3: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/reference/linear_5_3.safetensors"
+);
+
+/// `tests/reference/generate_nn.py` saved this file with PyTorch's own
+/// safetensors writer, and stored the same state dict in `nn.json`.
+#[test]
+fn pytorch_file_loads_into_tuple_model() {
+    let mut model = mlp();
+    load_safetensors(&mut model, LINEAR_5_3).unwrap();
+
+    let reference = reference::nn_entry("models", "linear_5_3").field("state_dict");
+    let mut names = Vec::new();
+    model.visit_params(None, &mut |name, dims, elements| {
+        let name = name.to_string();
+        let expected = reference.field(&name).as_tensor();
+        assert_eq!(dims, expected.shape, "{name}: shape");
+        // The JSON holds each f32 widened to f64, so equality is exact.
+        let widened: Vec<f64> = elements.iter().map(|x| f64::from(*x)).collect();
+        assert_eq!(widened, expected.data, "{name}: values");
+        names.push(name);
+    });
+    assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
+}
+
+#[test]
+fn pytorch_file_reproduces_torch_output() {
+    let mut model = mlp();
+    load_safetensors(&mut model, LINEAR_5_3).unwrap();
+
+    let entry = reference::nn_entry("models", "linear_5_3");
+    let input = entry.field("input").as_tensor();
+    let input: Vec<f32> = input.data.iter().map(|x| *x as f32).collect();
+    let input: Tensor<Rank2<U4, U5>> = Tensor::from_slice(&input).unwrap();
+    let output = model.forward(&input);
+
+    let expected = entry.field("output_float32").as_tensor();
+    assert_eq!(output.dims().as_slice(), expected.shape);
+    for (i, (&actual, &expected)) in output.as_slice().iter().zip(&expected.data).enumerate() {
+        // Float32 sums of 5 products may round differently from torch's.
+        let tolerance = 1e-6 * (1.0 + expected.abs());
+        assert!(
+            (f64::from(actual) - expected).abs() <= tolerance,
+            "element {i}: {actual} versus torch's {expected}"
+        );
+    }
+}
+
+#[test]
+fn tuple_model_prints_like_pytorch_sequential() {
+    // `print(model)` in PyTorch 2 for the same Sequential.
+    let expected = "\
+Sequential(
+  (0): Linear(in_features=5, out_features=3, bias=True)
+  (1): ReLU()
+  (2): Linear(in_features=3, out_features=2, bias=True)
+)";
+    struct Repr<'a>(&'a Mlp);
+    impl std::fmt::Display for Repr<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            self.0.fmt_repr(f)
+        }
+    }
+    assert_eq!(Repr(&mlp()).to_string(), expected);
+}
+
+#[test]
+fn pytorch_file_rejects_a_mismatched_model() {
+    // Hidden size 4 instead of 3: both layers and both biases disagree.
+    let mut rng = Rng::seed_from_u64(7);
+    let mut model: (Linear<U5, U4>, Relu, Linear<U4, U2>) =
+        (Linear::new(&mut rng), Relu::new(), Linear::new(&mut rng));
+    let error = load_safetensors(&mut model, LINEAR_5_3).unwrap_err();
+    assert_eq!(error.problems.len(), 3, "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains("tensor `0.weight`: expected shape [4, 5], found [3, 5]"),
+        "{message}"
+    );
+    assert!(
+        message.contains("tensor `0.bias`: expected shape [4], found [3]"),
+        "{message}"
+    );
+    assert!(
+        message.contains("tensor `2.weight`: expected shape [2, 4], found [2, 3]"),
+        "{message}"
+    );
 }
