@@ -72,11 +72,18 @@ fn net_header(dtype: &str, size: usize) -> String {
     )
 }
 
+/// Loads `bytes` into a `Net` expecting failure, and checks that the model
+/// is unchanged.
 fn load_problems(bytes: &[u8]) -> Vec<Problem> {
-    let mut model = counting::<f32>(1000.0);
-    let before = elements(&model);
-    let problems = load_safetensors_bytes(&mut model, bytes).unwrap_err();
-    assert_eq!(elements(&model), before, "a failed load changed the model");
+    load_problems_into(&mut counting::<f32>(1000.0), bytes)
+}
+
+/// Loads `bytes` into `model` expecting failure, and checks that the model
+/// is unchanged.
+fn load_problems_into<M: Module>(model: &mut M, bytes: &[u8]) -> Vec<Problem> {
+    let before = elements(model);
+    let problems = load_safetensors_bytes(model, bytes).unwrap_err();
+    assert_eq!(elements(model), before, "a failed load changed the model");
     problems
 }
 
@@ -542,5 +549,32 @@ fn pytorch_file_rejects_a_mismatched_model() {
     assert!(
         message.contains("tensor `2.weight`: expected shape [2, 4], found [2, 3]"),
         "{message}"
+    );
+}
+
+#[derive(Module)]
+struct Runtime {
+    w: Param<Tensor<Rank1<autograd::Dyn>>>,
+}
+
+#[test]
+fn dyn_shapes_are_checked_at_load() {
+    let model = |n: usize| Runtime {
+        w: Param::new(Tensor::from_fn_with_shape(Rank1(autograd::Dyn(n)), |i| {
+            i as f32
+        })),
+    };
+    let bytes = to_safetensors_bytes(&model(4));
+
+    let mut same = model(4);
+    same.w.as_mut_slice().fill(0.0);
+    load_safetensors_bytes(&mut same, &bytes).unwrap();
+    assert_eq!(same.w.as_slice(), [0.0, 1.0, 2.0, 3.0]);
+
+    let problems = load_problems_into(&mut model(3), &bytes);
+    assert!(
+        matches!(&problems[..], [Problem::WrongShape { name, expected, found }]
+            if name == "w" && *expected == [3] && *found == [4]),
+        "{problems:?}"
     );
 }
