@@ -392,8 +392,7 @@ Net(
     (bias): Parameter(shape=[3], dtype=float32)
   )
   (blocks): ModuleList(
-    (0): Parameter(shape=[2], dtype=float32)
-    (1): Parameter(shape=[2], dtype=float32)
+    (0-1): 2 x Parameter(shape=[2], dtype=float32)
   )
   (extra): ModuleList(
     (0): Parameter(shape=[3], dtype=float32)
@@ -512,4 +511,85 @@ fn param_listing_names_tuple_fields() {
                     (0): Parameter containing: [float32 of size 2]\n    \
                     (2): Parameter containing: [float32 of size 4]\n)";
     assert_eq!(pair.param_listing().to_string(), expected);
+}
+
+/// A model of library layers, printed as PyTorch 2.15 prints the same
+/// module (with `head` registered as `None`).
+#[derive(Module)]
+struct LayerNet {
+    l1: nn::layers::Linear<U5, U3>,
+    blocks: Vec<nn::layers::Linear<U2, U2>>,
+    head: Option<nn::layers::Linear<U2, U2>>,
+    empty: [nn::layers::Linear<U2, U2>; 0],
+    seq: (nn::layers::Linear<U3, U2>, nn::layers::Tanh),
+}
+
+#[test]
+fn display_of_layers_matches_pytorch() {
+    let mut rng = autograd::Rng::seed_from_u64(0);
+    let mut linear = || nn::layers::Linear::new(&mut rng);
+    let model = LayerNet {
+        l1: nn::layers::Linear::new(&mut autograd::Rng::seed_from_u64(1)),
+        blocks: vec![linear(), linear()],
+        head: None,
+        empty: [],
+        seq: (
+            nn::layers::Linear::new(&mut autograd::Rng::seed_from_u64(2)),
+            nn::layers::Tanh::new(),
+        ),
+    };
+    let expected = "\
+LayerNet(
+  (l1): Linear(in_features=5, out_features=3, bias=True)
+  (blocks): ModuleList(
+    (0-1): 2 x Linear(in_features=2, out_features=2, bias=True)
+  )
+  (head): None
+  (empty): ModuleList()
+  (seq): Sequential(
+    (0): Linear(in_features=3, out_features=2, bias=True)
+    (1): Tanh()
+  )
+)";
+    assert_eq!(model.to_string(), expected);
+}
+
+#[test]
+fn module_list_merges_only_equal_neighbours() {
+    let model = Wrapper {
+        inner: vec![
+            Param::new(Tensor::<Rank1<U2>>::zeros()),
+            Param::new(Tensor::zeros()),
+            Param::new(Tensor::zeros()),
+        ],
+        scale: Param::new(Tensor::scalar(1.0)),
+    };
+    let expected = "\
+Wrapper(
+  (inner): ModuleList(
+    (0-2): 3 x Parameter(shape=[2], dtype=float32)
+  )
+  (scale): Parameter(shape=[], dtype=float32)
+)";
+    assert_eq!(model.to_string(), expected);
+
+    let mixed = Wrapper {
+        inner: vec![
+            Some(Param::new(Tensor::<Rank1<U2>>::zeros())),
+            None,
+            None,
+            Some(Param::new(Tensor::zeros())),
+        ],
+        scale: Param::new(Tensor::scalar(1.0)),
+    };
+    let expected = "\
+Wrapper(
+  (inner): ModuleList(
+    (0): Parameter(shape=[2], dtype=float32)
+    (1-2): 2 x None
+    (3): Parameter(shape=[2], dtype=float32)
+  )
+  (scale): Parameter(shape=[], dtype=float32)
+)";
+    assert_eq!(mixed.to_string(), expected);
 }

@@ -1,11 +1,14 @@
 //! Safetensors weight files: round trips, the file layout PyTorch reads,
 //! every kind of malformed file, and models left unchanged by a failed load.
 
+mod reference;
+
 use std::fs;
 use std::path::PathBuf;
 
-use autograd::typenum::{U2, U3, U5};
-use autograd::{Module, Param, Rank1, Rank2, Tensor};
+use autograd::typenum::{U2, U3, U4, U5};
+use autograd::{Module, Param, Rank1, Rank2, Rng, Tensor};
+use nn::layers::{Forward, Linear, Relu};
 use nn::weights::{
     load_safetensors, load_safetensors_bytes, save_safetensors, to_safetensors_bytes, Problem,
 };
@@ -69,11 +72,18 @@ fn net_header(dtype: &str, size: usize) -> String {
     )
 }
 
+/// Loads `bytes` into a `Net` expecting failure, and checks that the model
+/// is unchanged.
 fn load_problems(bytes: &[u8]) -> Vec<Problem> {
-    let mut model = counting::<f32>(1000.0);
-    let before = elements(&model);
-    let problems = load_safetensors_bytes(&mut model, bytes).unwrap_err();
-    assert_eq!(elements(&model), before, "a failed load changed the model");
+    load_problems_into(&mut counting::<f32>(1000.0), bytes)
+}
+
+/// Loads `bytes` into `model` expecting failure, and checks that the model
+/// is unchanged.
+fn load_problems_into<M: Module>(model: &mut M, bytes: &[u8]) -> Vec<Problem> {
+    let before = elements(model);
+    let problems = load_safetensors_bytes(model, bytes).unwrap_err();
+    assert_eq!(elements(model), before, "a failed load changed the model");
     problems
 }
 
@@ -417,4 +427,154 @@ fn save_replaces_an_existing_file() {
     load_safetensors(&mut loaded, &path).unwrap();
     assert_eq!(elements(&loaded), elements(&counting::<f32>(0.0)));
     fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn concurrent_saves_to_one_path_stay_whole() {
+    let dir = temp_dir("concurrent_saves");
+    let path = dir.join("net.safetensors");
+    std::thread::scope(|scope| {
+        for offset in [0.0, 100.0, 200.0, 300.0] {
+            let path = &path;
+            scope.spawn(move || save_safetensors(&counting::<f32>(offset), path).unwrap());
+        }
+    });
+
+    // Whichever save renamed last, the file is one whole model.
+    let mut loaded = counting::<f32>(1000.0);
+    load_safetensors(&mut loaded, &path).unwrap();
+    let first = elements(&loaded)[0];
+    let expected: Vec<f64> = (0..20).map(|i| first + i as f64).collect();
+    assert_eq!(elements(&loaded), expected);
+    assert_eq!(
+        fs::read_dir(&dir).unwrap().count(),
+        1,
+        "temporary files left"
+    );
+    fs::remove_dir_all(dir).unwrap();
+}
+
+/// PyTorch's `nn.Sequential(nn.Linear(5, 3), nn.ReLU(), nn.Linear(3, 2))`.
+type Mlp = (Linear<U5, U3>, Relu, Linear<U3, U2>);
+
+fn mlp() -> Mlp {
+    let mut rng = Rng::seed_from_u64(7);
+    (Linear::new(&mut rng), Relu::new(), Linear::new(&mut rng))
+}
+
+const LINEAR_5_3: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/reference/linear_5_3.safetensors"
+);
+
+/// `tests/reference/generate_nn.py` saved this file with PyTorch's own
+/// safetensors writer, and stored the same state dict in `nn.json`.
+#[test]
+fn pytorch_file_loads_into_tuple_model() {
+    let mut model = mlp();
+    load_safetensors(&mut model, LINEAR_5_3).unwrap();
+
+    let reference = reference::nn_entry("models", "linear_5_3").field("state_dict");
+    let mut names = Vec::new();
+    model.visit_params(None, &mut |name, dims, elements| {
+        let name = name.to_string();
+        let expected = reference.field(&name).as_tensor();
+        assert_eq!(dims, expected.shape, "{name}: shape");
+        // The JSON holds each f32 widened to f64, so equality is exact.
+        let widened: Vec<f64> = elements.iter().map(|x| f64::from(*x)).collect();
+        assert_eq!(widened, expected.data, "{name}: values");
+        names.push(name);
+    });
+    assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
+}
+
+#[test]
+fn pytorch_file_reproduces_torch_output() {
+    let mut model = mlp();
+    load_safetensors(&mut model, LINEAR_5_3).unwrap();
+
+    let entry = reference::nn_entry("models", "linear_5_3");
+    let input = entry.field("input").as_tensor();
+    let input: Vec<f32> = input.data.iter().map(|x| *x as f32).collect();
+    let input: Tensor<Rank2<U4, U5>> = Tensor::from_slice(&input).unwrap();
+    let output = model.forward(&input);
+
+    let expected = entry.field("output_float32").as_tensor();
+    assert_eq!(output.dims().as_slice(), expected.shape);
+    for (i, (&actual, &expected)) in output.as_slice().iter().zip(&expected.data).enumerate() {
+        // Float32 sums of 5 products may round differently from torch's.
+        let tolerance = 1e-6 * (1.0 + expected.abs());
+        assert!(
+            (f64::from(actual) - expected).abs() <= tolerance,
+            "element {i}: {actual} versus torch's {expected}"
+        );
+    }
+}
+
+#[test]
+fn tuple_model_prints_like_pytorch_sequential() {
+    // `print(model)` in PyTorch 2 for the same Sequential.
+    let expected = "\
+Sequential(
+  (0): Linear(in_features=5, out_features=3, bias=True)
+  (1): ReLU()
+  (2): Linear(in_features=3, out_features=2, bias=True)
+)";
+    struct Repr<'a>(&'a Mlp);
+    impl std::fmt::Display for Repr<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            self.0.fmt_repr(f)
+        }
+    }
+    assert_eq!(Repr(&mlp()).to_string(), expected);
+}
+
+#[test]
+fn pytorch_file_rejects_a_mismatched_model() {
+    // Hidden size 4 instead of 3: both layers and both biases disagree.
+    let mut rng = Rng::seed_from_u64(7);
+    let mut model: (Linear<U5, U4>, Relu, Linear<U4, U2>) =
+        (Linear::new(&mut rng), Relu::new(), Linear::new(&mut rng));
+    let error = load_safetensors(&mut model, LINEAR_5_3).unwrap_err();
+    assert_eq!(error.problems.len(), 3, "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains("tensor `0.weight`: expected shape [4, 5], found [3, 5]"),
+        "{message}"
+    );
+    assert!(
+        message.contains("tensor `0.bias`: expected shape [4], found [3]"),
+        "{message}"
+    );
+    assert!(
+        message.contains("tensor `2.weight`: expected shape [2, 4], found [2, 3]"),
+        "{message}"
+    );
+}
+
+#[derive(Module)]
+struct Runtime {
+    w: Param<Tensor<Rank1<autograd::Dyn>>>,
+}
+
+#[test]
+fn dyn_shapes_are_checked_at_load() {
+    let model = |n: usize| Runtime {
+        w: Param::new(Tensor::from_fn_with_shape(Rank1(autograd::Dyn(n)), |i| {
+            i as f32
+        })),
+    };
+    let bytes = to_safetensors_bytes(&model(4));
+
+    let mut same = model(4);
+    same.w.as_mut_slice().fill(0.0);
+    load_safetensors_bytes(&mut same, &bytes).unwrap();
+    assert_eq!(same.w.as_slice(), [0.0, 1.0, 2.0, 3.0]);
+
+    let problems = load_problems_into(&mut model(3), &bytes);
+    assert!(
+        matches!(&problems[..], [Problem::WrongShape { name, expected, found }]
+            if name == "w" && *expected == [3] && *found == [4]),
+        "{problems:?}"
+    );
 }

@@ -388,11 +388,17 @@ impl<'a, 'b> ModuleRepr<'a, 'b> {
     /// Writes one `(key): child` line, with the child's own lines indented
     /// two more spaces.
     pub fn child<M: Module + ?Sized>(&mut self, key: &dyn fmt::Display, child: &M) -> &mut Self {
+        self.entry(key, &Repr(child))
+    }
+
+    /// Writes one `(key): value` line from a value formatted elsewhere, such
+    /// as `(0-1): 2 x Linear(...)` for repeated items of a `ModuleList`.
+    pub fn entry(&mut self, key: &dyn fmt::Display, value: &dyn fmt::Display) -> &mut Self {
         self.result = self.result.and_then(|()| {
             self.has_children = true;
             write!(self.f, "\n  ({key}): ")?;
             let mut indented = Indented { inner: self.f };
-            fmt::Write::write_fmt(&mut indented, format_args!("{}", Repr(child)))
+            fmt::Write::write_fmt(&mut indented, format_args!("{value}"))
         });
         self
     }
@@ -409,7 +415,7 @@ impl<'a, 'b> ModuleRepr<'a, 'b> {
 
 /// Adapts [`Module::fmt_repr`] to `Display`, so a repr can go through
 /// `write!` and the indenting writer.
-struct Repr<'a, M: ?Sized>(&'a M);
+pub(crate) struct Repr<'a, M: ?Sized>(pub(crate) &'a M);
 
 impl<M: Module + ?Sized> fmt::Display for Repr<'_, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -116,11 +116,7 @@ impl<M: Module, const N: usize> Module for [M; N] {
     }
 
     fn fmt_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut repr = ModuleRepr::new(f, "ModuleList");
-        for (i, item) in self.iter().enumerate() {
-            repr.child(&i, item);
-        }
-        repr.finish()
+        fmt_module_list(f, self)
     }
 }
 
@@ -184,11 +180,7 @@ mod alloc_impls {
         }
 
         fn fmt_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            let mut repr = ModuleRepr::new(f, "ModuleList");
-            for (i, item) in self.iter().enumerate() {
-                repr.child(&i, item);
-            }
-            repr.finish()
+            fmt_module_list(f, self)
         }
     }
 
@@ -199,6 +191,48 @@ mod alloc_impls {
              build the {what} from the same model"
         );
     }
+}
+
+/// Writes items as PyTorch's `ModuleList` does: a run of items with the
+/// same repr is one line, `(0-2): 3 x Linear(...)`.
+#[cfg(feature = "alloc")]
+fn fmt_module_list<M: Module>(f: &mut fmt::Formatter<'_>, items: &[M]) -> fmt::Result {
+    use alloc::string::{String, ToString};
+    use alloc::vec::Vec;
+
+    use crate::module::Repr;
+
+    let reprs: Vec<String> = items.iter().map(|item| Repr(item).to_string()).collect();
+    let mut repr = ModuleRepr::new(f, "ModuleList");
+    let mut start = 0;
+    while let Some(first) = reprs.get(start) {
+        let run = reprs[start..]
+            .iter()
+            .take_while(|other| *other == first)
+            .count();
+        if run == 1 {
+            repr.entry(&start, first);
+        } else {
+            let end = start + run - 1;
+            repr.entry(
+                &format_args!("{start}-{end}"),
+                &format_args!("{run} x {first}"),
+            );
+        }
+        start += run;
+    }
+    repr.finish()
+}
+
+/// Writes one line per item: without an allocator the reprs cannot be
+/// compared, so runs of equal items are not merged as PyTorch merges them.
+#[cfg(not(feature = "alloc"))]
+fn fmt_module_list<M: Module>(f: &mut fmt::Formatter<'_>, items: &[M]) -> fmt::Result {
+    let mut repr = ModuleRepr::new(f, "ModuleList");
+    for (i, item) in items.iter().enumerate() {
+        repr.child(&i, item);
+    }
+    repr.finish()
 }
 
 /// An optional layer (a bias-like block that a configuration turns off).

@@ -19,6 +19,7 @@ use std::fmt;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use autograd::{Float, Module};
 
@@ -596,9 +597,13 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let file_name = path.file_name().ok_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file")
     })?;
+    // The process id and a counter keep concurrent saves to one path, from
+    // several processes or threads, off each other's temporary files.
+    static SAVES: AtomicUsize = AtomicUsize::new(0);
+    let save = SAVES.fetch_add(1, Ordering::Relaxed);
     let mut temp_name = std::ffi::OsString::from(".");
     temp_name.push(file_name);
-    temp_name.push(format!(".{}.tmp", std::process::id()));
+    temp_name.push(format!(".{}-{save}.tmp", std::process::id()));
     let temp_path = path.with_file_name(temp_name);
 
     let written = (|| {
