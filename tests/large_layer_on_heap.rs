@@ -1,6 +1,6 @@
 //! A 784 × 128 layer, its gradient and a batch of 64 rows live on the heap
-//! of the `Cpu` device, so a training step fits a 2 MiB thread stack even in
-//! a debug build (the weight alone is 401,408 bytes, its gradient as many).
+//! of the `Cpu` device. So a training step fits a 2 MiB thread stack even in
+//! a debug build, although the weight alone is 401,408 bytes.
 
 use std::thread;
 
