@@ -647,5 +647,6 @@ fn indexed_shape_query_is_a_constant() {
     let (y, pullback) = scaled_by_length_vjp(&x);
     let (grad,) = pullback(Vector::ones());
     assert_eq!(y.as_slice(), (&x * 3.0).as_slice());
+    assert_eq!(y.as_slice(), scaled_by_length(&x).as_slice());
     assert_eq!(grad.as_slice(), &[3.0, 3.0, 3.0]);
 }
