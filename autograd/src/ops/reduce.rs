@@ -60,6 +60,41 @@ fn first_max<E: Float>(lane: impl Iterator<Item = E>) -> (E, usize) {
     best
 }
 
+/// The pullback of `max_axis` (`sign = 1`) and `min_axis` (`sign = -1`):
+/// each lane's `dy` goes to the first position of the lane's maximum of
+/// `sign · x`.
+#[allow(clippy::type_complexity)]
+fn first_extremum_pullback<const AXIS: usize, S, E, D>(
+    x: &Tensor<S, E, D>,
+    sign: E,
+) -> impl FnOnce(Tensor<S::Reduced, E, D>) -> Tensor<S, E, D> + use<AXIS, S, E, D>
+where
+    S: ReduceAxis<AXIS>,
+    E: Float,
+    D: Storage<S, E> + Storage<S::Reduced, E>,
+{
+    let x = x.clone();
+    move |grad: Tensor<S::Reduced, E, D>| {
+        let shape = x.shape();
+        check_reduced_grad::<AXIS, S, E, D>(&shape, &grad);
+        let layout = AxisLayout::of(&shape, AXIS);
+        let data = x.as_slice();
+        let mut position = 0;
+        let mut current_lane = usize::MAX;
+        spread_lanes(shape, grad.as_slice(), layout, |k, lane| {
+            if lane != current_lane {
+                current_lane = lane;
+                position = first_max(layout.lane(data, lane).map(|v| sign * v)).1;
+            }
+            if k == position {
+                E::ONE
+            } else {
+                E::ZERO
+            }
+        })
+    }
+}
+
 /// `log Σ exp(v)` over a lane, shifted by the lane's maximum so that no
 /// `exp` overflows. A lane whose maximum is infinite returns that maximum.
 fn logsumexp_of<E: Float>(lane: impl Iterator<Item = E> + Clone) -> E {
@@ -350,27 +385,7 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
         S: ReduceAxis<AXIS>,
         D: Storage<S::Reduced, E>,
     {
-        let x = self.clone();
-        let pullback = move |grad: Tensor<S::Reduced, E, D>| {
-            let shape = x.shape();
-            check_reduced_grad::<AXIS, S, E, D>(&shape, &grad);
-            let layout = AxisLayout::of(&shape, AXIS);
-            let data = x.as_slice();
-            let mut argmax = 0;
-            let mut current_lane = usize::MAX;
-            spread_lanes(shape, grad.as_slice(), layout, |k, lane| {
-                if lane != current_lane {
-                    current_lane = lane;
-                    argmax = first_max(layout.lane(data, lane)).1;
-                }
-                if k == argmax {
-                    E::ONE
-                } else {
-                    E::ZERO
-                }
-            })
-        };
-        (self.max_axis::<AXIS>(), (pullback,))
+        (self.max_axis::<AXIS>(), (first_extremum_pullback::<AXIS, S, E, D>(self, E::ONE),))
     }
 
     /// The minimum along axis `AXIS` (the values of PyTorch's
@@ -399,27 +414,7 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
         S: ReduceAxis<AXIS>,
         D: Storage<S::Reduced, E>,
     {
-        let x = self.clone();
-        let pullback = move |grad: Tensor<S::Reduced, E, D>| {
-            let shape = x.shape();
-            check_reduced_grad::<AXIS, S, E, D>(&shape, &grad);
-            let layout = AxisLayout::of(&shape, AXIS);
-            let data = x.as_slice();
-            let mut argmin = 0;
-            let mut current_lane = usize::MAX;
-            spread_lanes(shape, grad.as_slice(), layout, |k, lane| {
-                if lane != current_lane {
-                    current_lane = lane;
-                    argmin = first_max(layout.lane(data, lane).map(|v| -v)).1;
-                }
-                if k == argmin {
-                    E::ONE
-                } else {
-                    E::ZERO
-                }
-            })
-        };
-        (self.min_axis::<AXIS>(), (pullback,))
+        (self.min_axis::<AXIS>(), (first_extremum_pullback::<AXIS, S, E, D>(self, -E::ONE),))
     }
 
     /// The variance along axis `AXIS` (PyTorch `x.var(dim=AXIS,
