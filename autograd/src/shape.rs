@@ -42,7 +42,7 @@ impl<U: Unsigned + Copy + Default + Debug + PartialEq + 'static> Dim for U {
 
 /// A dimension whose size is known only at run time.
 ///
-/// Use it for the batch axis: `Tensor<Rank2<Dyn, U4>>` holds any number of
+/// Use it for the batch axis: `Tensor<Rank2<Dyn, U4>>` contains any number of
 /// rows of four features. Where a `Dyn` axis meets another size (the rows of
 /// a matrix product, the two operands of `+`), the sizes are checked at run
 /// time and a mismatch panics with both sizes in the message.

@@ -40,7 +40,7 @@ pub struct Tensor<S: Shape, E: Float, D: Storage<S, E>> {
     buf: D::Buf,
 }
 
-/// Why a tensor could not be built from the given data.
+/// The error of building a tensor from data of the wrong length.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShapeError {
     /// The sizes the tensor's shape expects.
