@@ -26,7 +26,14 @@
 //! pullback returns the model's gradient struct first (`Self::Grad`, as
 //! `#[derive(Module)]` generates it). Reading `self.weight` routes that
 //! value's gradient into `grads.weight`, and calling `self.layer.forward(x)`
-//! routes the layer's gradient into `grads.layer`.
+//! routes the layer's gradient into `grads.layer`. Each field's gradient
+//! moves into place through [`GradParts`], and only fields that nothing
+//! reached get zeros. A `#[module(constant)]` or `#[module(skip)]` field can
+//! be read too; the gradient computed for it is dropped.
+//!
+//! An argument whose type borrows, such as `labels: &ClassIndices<'_, N, C>`,
+//! is accepted: the generated functions name its `'_` lifetime, and the
+//! pullback may hold the borrow until it runs.
 //!
 //! On a `#[derive(Module)]` struct, such a method must read every module
 //! field as `self.<field>`, because a parameter that the forward pass never

@@ -171,6 +171,23 @@ pub mod __private {
     pub use crate::param_reads::{check_param_reads, ParamFieldsFallback};
     pub use crate::scalar_loss::ScalarLoss;
 
+    /// Names lifetimes in an `impl Trait` bound, which makes the opaque type
+    /// capture them. Every type implements it.
+    pub trait Captures<T: ?Sized> {}
+
+    impl<T: ?Sized, U: ?Sized> Captures<T> for U {}
+
+    /// The part of a constant or skipped model field: a `#[differentiable]`
+    /// method that reads the field computes a gradient for it, and this
+    /// part drops it.
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct Discard;
+
+    impl<G> crate::AddGrad<G> for Discard {
+        #[inline]
+        fn add_grad(&mut self, _grad: G) {}
+    }
+
     /// The traits whose `_vjp` methods generated code calls with method
     /// syntax; a generated body imports them all with `use traits::*`.
     pub mod traits {

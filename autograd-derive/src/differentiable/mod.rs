@@ -49,7 +49,12 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         errors.push(error);
         Options::default()
     });
+    // The generated functions name the `'_` lifetimes of the arguments'
+    // types, so that their pullback can capture them (`ClassIndices<'_, ..>`).
+    let mut named = function.clone();
+    name_anonymous_lifetimes(&mut named.sig);
     let args = signature::read_args(&mut function.sig, &options, &mut errors);
+    let named_args = signature::read_args(&mut named.sig, &options, &mut Vec::new());
     check_signature(&function.sig, &mut errors);
     check::reject_unsupported(&function.block, &mut errors);
 
@@ -73,19 +78,63 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         return Ok(quote!(#function #errors));
     }
 
-    let emitter = Emitter { vars: &lowerer.vars };
-    let mut vjp = emitter.vjp_function(&function, &args, &inputs, &block);
-    let grad = if signature::is_scalar_tensor(&function.sig.output) {
-        grad_function(&function, &args)
+    Ok(finish(&function, &named, &named_args, &inputs, &block, &lowerer.vars, options.partial))
+}
+
+/// The function as written, its VJP form and its `_grad` form, generated
+/// from `named` (the function with its argument lifetimes named).
+fn finish(
+    function: &syn::ItemFn,
+    named: &syn::ItemFn,
+    args: &[Arg],
+    inputs: &[VarId],
+    block: &ir::Block,
+    vars: &[Var],
+    partial: bool,
+) -> TokenStream {
+    let emitter = Emitter { vars };
+    let mut vjp = emitter.vjp_function(named, args, inputs, block);
+    let grad = if signature::is_scalar_tensor(&named.sig.output) {
+        grad_function(named, args)
     } else {
-        grad_function(&scalar_loss::require_scalar_output(&function), &args)
+        grad_function(&scalar_loss::require_scalar_output(named), args)
     };
-    param_reads::insert_check(&function, &mut vjp, options.partial);
-    Ok(quote! {
+    param_reads::insert_check(function, &mut vjp, partial);
+    quote! {
         #function
         #vjp
         #grad
-    })
+    }
+}
+
+/// Replaces each `'_` in the generic arguments of the argument types
+/// (`&ClassIndices<'_, N, C>`) with a named lifetime parameter of the
+/// function. References' own lifetimes stay
+/// elided: a pullback never holds a reference to an argument.
+fn name_anonymous_lifetimes(sig: &mut syn::Signature) {
+    struct Namer {
+        named: Vec<syn::Lifetime>,
+    }
+    impl syn::visit_mut::VisitMut for Namer {
+        fn visit_generic_argument_mut(&mut self, arg: &mut syn::GenericArgument) {
+            if let syn::GenericArgument::Lifetime(lifetime) = arg {
+                if lifetime.ident == "_" {
+                    let name = format!("'__autograd_{}", self.named.len());
+                    *lifetime = syn::Lifetime::new(&name, lifetime.apostrophe);
+                    self.named.push(lifetime.clone());
+                }
+            }
+            syn::visit_mut::visit_generic_argument_mut(self, arg);
+        }
+    }
+    let mut namer = Namer { named: Vec::new() };
+    for input in sig.inputs.iter_mut() {
+        syn::visit_mut::VisitMut::visit_fn_arg_mut(&mut namer, input);
+    }
+    for lifetime in namer.named.iter().rev() {
+        let param = syn::GenericParam::Lifetime(syn::LifetimeParam::new(lifetime.clone()));
+        sig.generics.params.insert(0, param);
+    }
 }
 
 fn check_signature(sig: &syn::Signature, errors: &mut Vec<syn::Error>) {
@@ -183,6 +232,12 @@ impl Emitter<'_> {
             syn::ReturnType::Type(_, ty) => ty.to_token_stream(),
             syn::ReturnType::Default => quote!(()),
         };
+        // The pullback may hold values whose types name the function's
+        // lifetime parameters (saved class indices); in edition 2021 an
+        // `impl Trait` captures a lifetime only when its bounds name it.
+        let lifetimes: Vec<&syn::Lifetime> = sig.generics.lifetimes().map(|param| &param.lifetime).collect();
+        let captures = (!lifetimes.is_empty())
+            .then(|| quote!(+ ::autograd::__private::Captures<(#(&#lifetimes (),)*)>));
         let grad_types = args.iter().map(|arg| {
             if arg.differentiated {
                 let ty = &arg.value_type;
@@ -272,7 +327,7 @@ impl Emitter<'_> {
             #[allow(unused_variables, unused_mut, clippy::type_complexity, clippy::let_and_return, clippy::let_unit_value)]
             #vis fn #vjp_name #generics (#params) -> (
                 #output,
-                impl ::core::ops::FnOnce(<#output as ::autograd::Differentiable>::Grad) -> (#(#grad_types,)*),
+                impl ::core::ops::FnOnce(<#output as ::autograd::Differentiable>::Grad) -> (#(#grad_types,)*) #captures,
             ) #where_clause {
                 #[allow(unused_imports)]
                 use ::autograd::__private::traits::*;

@@ -458,14 +458,16 @@ fn emit_grad_parts(cx: &Context<'_, '_>) -> TokenStream {
          collects it field by field; see `autograd::GradParts`."
     );
 
+    // Every field has a part, so that a `#[differentiable]` method can read
+    // a constant field: the gradient it computes for it is dropped.
     let part_type = |field: &Field<'_>| {
         let ty = field.ty;
         match field.role {
             Role::Module => quote_spanned!(ty.span()=> <#ty as ::autograd::GradParts>::Parts),
-            Role::Skip | Role::Constant => quote!(()),
+            Role::Skip | Role::Constant => quote!(::autograd::__private::Discard),
         }
     };
-    let fields = cx.grads_fields().map(|field| {
+    let fields = cx.container.fields.iter().map(|field| {
         let vis = field.vis;
         let ty = part_type(field);
         match &field.member {
@@ -497,7 +499,7 @@ fn emit_grad_parts(cx: &Context<'_, '_>) -> TokenStream {
     let mut empty = Vec::new();
     let mut assemble = Vec::new();
     let mut add = Vec::new();
-    for field in cx.grads_fields() {
+    for field in cx.container.fields.iter() {
         let member = &field.member;
         let ty = field.ty;
         match field.role {
@@ -513,8 +515,10 @@ fn emit_grad_parts(cx: &Context<'_, '_>) -> TokenStream {
                 });
             }
             Role::Skip | Role::Constant => {
-                empty.push(quote!(#member: (),));
-                assemble.push(quote!(#member: (),));
+                empty.push(quote!(#member: ::autograd::__private::Discard,));
+                if cx.is_tuple() {
+                    assemble.push(quote!(#member: (),));
+                }
             }
         }
     }
