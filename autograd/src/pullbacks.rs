@@ -68,6 +68,9 @@ impl<C, G, F: FnOnce(C) -> G, M> Pullbacks<C, M> for F {
 pub trait Slot<P, C> {
     type Grad;
 
+    /// Whether this slot's pullback runs.
+    const RUNS: bool;
+
     fn pull_slot(pullback: P, cotangent: impl FnOnce() -> C) -> Self::Grad;
 
     /// The pullback itself for a slot that runs, [`NoGrad`] for one that
@@ -79,6 +82,7 @@ pub trait Slot<P, C> {
 
 impl<P: FnOnce(C) -> G, C, G> Slot<P, C> for Need {
     type Grad = G;
+    const RUNS: bool = true;
 
     #[inline]
     fn pull_slot(pullback: P, cotangent: impl FnOnce() -> C) -> G {
@@ -95,6 +99,7 @@ impl<P: FnOnce(C) -> G, C, G> Slot<P, C> for Need {
 
 impl<P, C> Slot<P, C> for Skip {
     type Grad = NoGrad;
+    const RUNS: bool = false;
 
     #[inline]
     fn pull_slot(_pullback: P, _cotangent: impl FnOnce() -> C) -> NoGrad {
@@ -109,9 +114,19 @@ impl<P, C> Slot<P, C> for Skip {
     }
 }
 
-/// Tuples of per-argument pullbacks. Every slot but the last gets a clone of
-/// the cotangent; the last gets the cotangent itself, so a single-argument op
-/// can reuse its buffer.
+/// Hands the cotangent to the slots that run: a clone to each but the last,
+/// the cotangent itself to the last, so that its pullback can reuse the
+/// buffer. `remaining` counts the slots still to run; it is a constant
+/// after inlining, so the choice costs nothing.
+#[inline]
+fn hand_out<C: Clone>(cotangent: &mut Option<C>, remaining: &mut usize) -> C {
+    *remaining -= 1;
+    let taken = if *remaining == 0 { cotangent.take() } else { cotangent.clone() };
+    taken.expect("a pullback slot ran more often than its mask says")
+}
+
+/// Tuples of per-argument pullbacks: each slot that runs gets the cotangent
+/// from [`hand_out`].
 macro_rules! impl_pullback_tuple {
     ($($p:ident $m:ident $i:tt),* ; $lp:ident $lm:ident $li:tt) => {
         impl<C: Clone, $($p, $m: Slot<$p, C>,)* $lp, $lm: Slot<$lp, C>> Pullbacks<C, ($($m,)* $lm,)>
@@ -121,9 +136,11 @@ macro_rules! impl_pullback_tuple {
 
             #[inline]
             fn pull(self, cotangent: C, _mask: ($($m,)* $lm,)) -> Self::Grads {
+                let mut remaining = 0 $(+ usize::from($m::RUNS))* + usize::from($lm::RUNS);
+                let mut cotangent = Some(cotangent);
                 (
-                    $($m::pull_slot(self.$i, || cotangent.clone()),)*
-                    $lm::pull_slot(self.$li, move || cotangent),
+                    $($m::pull_slot(self.$i, || hand_out(&mut cotangent, &mut remaining)),)*
+                    $lm::pull_slot(self.$li, || hand_out(&mut cotangent, &mut remaining)),
                 )
             }
 
@@ -212,6 +229,36 @@ mod tests {
         let (first, NoGrad, third) = Pullbacks::pull(pullbacks, 2.0, (Need, Skip, Need));
         assert_eq!(first, 3.0);
         assert_eq!(third, 20.0);
+    }
+
+    /// A cotangent that counts its clones.
+    #[derive(Debug)]
+    struct Counted<'a>(&'a core::cell::Cell<usize>);
+
+    impl Clone for Counted<'_> {
+        fn clone(&self) -> Self {
+            self.0.set(self.0.get() + 1);
+            Counted(self.0)
+        }
+    }
+
+    #[test]
+    fn pull_clones_the_cotangent_only_for_slots_before_the_last_that_runs() {
+        let clones = core::cell::Cell::new(0);
+        let run = |_: Counted<'_>| ();
+        let (_, NoGrad) = Pullbacks::pull((run, run), Counted(&clones), (Need, Skip));
+        assert_eq!(clones.get(), 0, "one slot runs, so it gets the cotangent itself");
+        let (NoGrad, _, NoGrad) = Pullbacks::pull((run, run, run), Counted(&clones), (Skip, Need, Skip));
+        assert_eq!(clones.get(), 0);
+        let ((), (), NoGrad) = Pullbacks::pull((run, run, run), Counted(&clones), (Need, Need, Skip));
+        assert_eq!(clones.get(), 1, "two slots run, so one gets a clone");
+    }
+
+    #[test]
+    fn keep_drops_skipped_slots() {
+        let kept = Pullbacks::<f64, _>::keep((|g: f64| g, |g: f64| g * 2.0), (Skip, Need));
+        let (NoGrad, second) = kept;
+        assert_eq!(second(1.5), 3.0);
     }
 
     #[test]
