@@ -4,7 +4,7 @@
 use autograd::typenum::{U3, U5};
 use autograd::{MatMul, Module};
 use autograd::{
-    differentiable, gradcheck, no_grad, Accumulate, ConstShape, Cpu, Differentiable, GradcheckOptions, Leaves,
+    differentiable, gradcheck, no_grad, Accumulate, AddGrad, ConstShape, Cpu, Differentiable, GradParts, GradcheckOptions, Leaves,
     NoGrad, Param, Rank0, Rank1, Rng, Storage, Tensor,
 };
 
@@ -296,6 +296,38 @@ impl Accumulate for NeuronGrads {
     fn accumulate(&mut self, other: Self) {
         self.weight.accumulate(other.weight);
         self.bias.accumulate(other.bias);
+    }
+}
+
+/// The parts a generated backward pass moves each field's gradient into;
+/// `#[derive(Module)]` writes the same for a derived model.
+struct NeuronGradParts {
+    weight: <Features as GradParts>::Parts,
+    bias: <Scalar as GradParts>::Parts,
+}
+
+impl GradParts for Neuron {
+    type Parts = NeuronGradParts;
+
+    fn grad_parts(&self) -> NeuronGradParts {
+        NeuronGradParts {
+            weight: self.weight.grad_parts(),
+            bias: self.bias.grad_parts(),
+        }
+    }
+
+    fn assemble(parts: NeuronGradParts) -> NeuronGrads {
+        NeuronGrads {
+            weight: Features::assemble(parts.weight),
+            bias: Scalar::assemble(parts.bias),
+        }
+    }
+}
+
+impl AddGrad<NeuronGrads> for NeuronGradParts {
+    fn add_grad(&mut self, grad: NeuronGrads) {
+        self.weight.add_grad(grad.weight);
+        self.bias.add_grad(grad.bias);
     }
 }
 

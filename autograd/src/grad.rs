@@ -49,6 +49,165 @@ pub fn grad_or_zero<T: Differentiable>(slot: Option<T::Grad>, value: &T) -> T::G
     slot.unwrap_or_else(|| value.zero_grad())
 }
 
+/// Collects a value's gradient one part at a time, for the backward passes
+/// that `#[differentiable]` generates.
+///
+/// A method that reads `self.weight` and `self.bias` gets one gradient per
+/// field. Rather than building a zero gradient of the whole model and adding
+/// each field's gradient into it, the generated code takes empty
+/// [`Parts`](GradParts::Parts) in the forward pass, moves each field's
+/// gradient into its part, and [`assemble`](GradParts::assemble)s the result
+/// with zeros only for the parts that nothing reached. The parts record
+/// shapes, not borrows, so the pullback does not borrow the model.
+///
+/// `#[derive(Module)]` implements this trait, with one part per field, so
+/// that `self.layer.bias` reaches `parts.layer.bias`. A hand-written model
+/// implements it with a struct of its fields' parts; any other value can
+/// use a single [`GradSlot`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot collect its gradient field by field",
+    label = "its fields are read in a `#[differentiable]` body",
+    note = "derive `Module` for it, or implement `autograd::GradParts` with one part per field"
+)]
+pub trait GradParts: Differentiable {
+    /// The gradient collected so far, part by part, with what each part needs
+    /// to make its zeros.
+    type Parts: AddGrad<Self::Grad>;
+
+    /// Empty parts, shaped like `self`'s gradient.
+    fn grad_parts(&self) -> Self::Parts;
+
+    /// The gradient from its parts, with zeros for the empty ones.
+    fn assemble(parts: Self::Parts) -> Self::Grad;
+}
+
+/// Adds a gradient into the parts that collect it.
+pub trait AddGrad<G> {
+    fn add_grad(&mut self, grad: G);
+}
+
+/// The part of a gradient that is collected whole: the sum so far, if any,
+/// and the shape that makes its zeros.
+#[derive(Clone, Debug)]
+pub struct GradSlot<G, Z> {
+    grad: Option<G>,
+    shape: Z,
+}
+
+impl<G, Z> GradSlot<G, Z> {
+    /// An empty slot for a gradient of the given shape.
+    pub fn new(shape: Z) -> Self {
+        GradSlot { grad: None, shape }
+    }
+
+    /// The collected gradient, or `zeros(shape)` if nothing reached it.
+    pub fn into_grad(self, zeros: impl FnOnce(Z) -> G) -> G {
+        match self.grad {
+            Some(grad) => grad,
+            None => zeros(self.shape),
+        }
+    }
+}
+
+impl<G: Accumulate, Z> AddGrad<G> for GradSlot<G, Z> {
+    #[inline]
+    fn add_grad(&mut self, grad: G) {
+        accumulate_into(&mut self.grad, grad);
+    }
+}
+
+impl<S: Shape, E: Float, D: Storage<S, E>> GradParts for Tensor<S, E, D> {
+    type Parts = GradSlot<Self, S>;
+
+    fn grad_parts(&self) -> Self::Parts {
+        GradSlot::new(self.shape())
+    }
+
+    fn assemble(parts: Self::Parts) -> Self {
+        parts.into_grad(Tensor::zeros_with_shape)
+    }
+}
+
+impl GradParts for () {
+    type Parts = ();
+    fn grad_parts(&self) {}
+    fn assemble(_: ()) {}
+}
+
+impl AddGrad<()> for () {
+    fn add_grad(&mut self, _: ()) {}
+}
+
+macro_rules! impl_tuple_parts {
+    ($($t:ident $g:ident $i:tt),+) => {
+        impl<$($t: GradParts),+> GradParts for ($($t,)+) {
+            type Parts = ($($t::Parts,)+);
+            fn grad_parts(&self) -> Self::Parts {
+                ($(self.$i.grad_parts(),)+)
+            }
+            fn assemble(parts: Self::Parts) -> Self::Grad {
+                ($($t::assemble(parts.$i),)+)
+            }
+        }
+
+        impl<$($g, $t: AddGrad<$g>),+> AddGrad<($($g,)+)> for ($($t,)+) {
+            fn add_grad(&mut self, grad: ($($g,)+)) {
+                $(self.$i.add_grad(grad.$i);)+
+            }
+        }
+    };
+}
+
+impl_tuple_parts!(A GA 0);
+impl_tuple_parts!(A GA 0, B GB 1);
+impl_tuple_parts!(A GA 0, B GB 1, C GC 2);
+impl_tuple_parts!(A GA 0, B GB 1, C GC 2, D GD 3);
+impl_tuple_parts!(A GA 0, B GB 1, C GC 2, D GD 3, F GF 4);
+impl_tuple_parts!(A GA 0, B GB 1, C GC 2, D GD 3, F GF 4, G GG 5);
+impl_tuple_parts!(A GA 0, B GB 1, C GC 2, D GD 3, F GF 4, G GG 5, H GH 6);
+impl_tuple_parts!(A GA 0, B GB 1, C GC 2, D GD 3, F GF 4, G GG 5, H GH 6, I GI 7);
+
+impl<T: GradParts, const N: usize> GradParts for [T; N] {
+    type Parts = [T::Parts; N];
+    fn grad_parts(&self) -> Self::Parts {
+        core::array::from_fn(|i| self[i].grad_parts())
+    }
+    fn assemble(parts: Self::Parts) -> Self::Grad {
+        parts.map(T::assemble)
+    }
+}
+
+impl<G, P: AddGrad<G>, const N: usize> AddGrad<[G; N]> for [P; N] {
+    fn add_grad(&mut self, grad: [G; N]) {
+        for (part, grad) in self.iter_mut().zip(grad) {
+            part.add_grad(grad);
+        }
+    }
+}
+
+impl<T: GradParts> GradParts for Option<T> {
+    type Parts = Option<T::Parts>;
+    fn grad_parts(&self) -> Self::Parts {
+        self.as_ref().map(GradParts::grad_parts)
+    }
+    fn assemble(parts: Self::Parts) -> Self::Grad {
+        parts.map(T::assemble)
+    }
+}
+
+impl<G, P: AddGrad<G>> AddGrad<Option<G>> for Option<P> {
+    /// Adds a present gradient into present parts. A gradient of `None` (an
+    /// absent sub-module) adds nothing.
+    #[track_caller]
+    fn add_grad(&mut self, grad: Option<G>) {
+        match (self, grad) {
+            (Some(part), Some(grad)) => part.add_grad(grad),
+            (None, Some(_)) => panic!("add_grad: a gradient for an absent optional value"),
+            (_, None) => {}
+        }
+    }
+}
+
 /// Visits the elements of every tensor inside a value, in a fixed order.
 ///
 /// Two values of the same type visit the same number of leaves with the same
@@ -200,6 +359,26 @@ mod alloc_impls {
             assert_eq!(self.len(), other.len(), "accumulate: Vec lengths differ");
             for (a, b) in self.iter_mut().zip(other) {
                 a.accumulate(b);
+            }
+        }
+    }
+
+    impl<T: GradParts> GradParts for Vec<T> {
+        type Parts = Vec<T::Parts>;
+        fn grad_parts(&self) -> Self::Parts {
+            self.iter().map(GradParts::grad_parts).collect()
+        }
+        fn assemble(parts: Self::Parts) -> Self::Grad {
+            parts.into_iter().map(T::assemble).collect()
+        }
+    }
+
+    impl<G, P: AddGrad<G>> AddGrad<Vec<G>> for Vec<P> {
+        #[track_caller]
+        fn add_grad(&mut self, grad: Vec<G>) {
+            assert_eq!(self.len(), grad.len(), "add_grad: Vec lengths differ");
+            for (part, grad) in self.iter_mut().zip(grad) {
+                part.add_grad(grad);
             }
         }
     }

@@ -133,7 +133,9 @@ pub use device::Cpu;
 pub use device::{Device, Inline, Storage};
 pub use element::Float;
 pub use function::Function;
-pub use grad::{accumulate_into, grad_or_zero, Accumulate, Differentiable, Leaves, NoGrad};
+pub use grad::{
+    accumulate_into, grad_or_zero, Accumulate, AddGrad, Differentiable, GradParts, GradSlot, Leaves, NoGrad,
+};
 #[cfg(feature = "alloc")]
 pub use gradcheck::{gradcheck, gradcheck_function, GradcheckError, GradcheckOptions};
 pub use autograd_derive::{differentiable, Module};

@@ -5,7 +5,7 @@ use core::fmt;
 use core::ops::{Deref, DerefMut};
 
 use crate::device::Storage;
-use crate::grad::{Accumulate, Differentiable, Leaves};
+use crate::grad::{Accumulate, Differentiable, GradParts, Leaves};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use crate::Float;
@@ -237,7 +237,7 @@ impl fmt::Debug for ParamName<'_> {
 // The visitor types spell out what a visit passes (name, dims, elements);
 // an alias would hide it.
 #[allow(clippy::type_complexity)]
-pub trait Module: Differentiable<Grad = Self::Grads> {
+pub trait Module: GradParts + Differentiable<Grad = Self::Grads> {
     /// The element type of every parameter.
     type Elem: Float;
 
@@ -457,6 +457,18 @@ impl<T: Differentiable> Differentiable for Param<T> {
 
     fn zero_grad(&self) -> T::Grad {
         self.0.zero_grad()
+    }
+}
+
+impl<T: GradParts> GradParts for Param<T> {
+    type Parts = T::Parts;
+
+    fn grad_parts(&self) -> T::Parts {
+        self.0.grad_parts()
+    }
+
+    fn assemble(parts: T::Parts) -> T::Grad {
+        T::assemble(parts)
     }
 }
 

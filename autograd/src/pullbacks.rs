@@ -34,6 +34,14 @@ pub trait Pullbacks<C, M> {
     type Grads;
 
     fn pull(self, cotangent: C, mask: M) -> Self::Grads;
+
+    /// The pullbacks that [`pull`](Pullbacks::pull) with this mask will run:
+    /// a tuple drops its [`Skip`] slots (and the values they saved) here, in
+    /// the forward pass, instead of carrying them to the backward pass. A
+    /// joint pullback is kept whole.
+    type Kept;
+
+    fn keep(self, mask: M) -> Self::Kept;
 }
 
 /// A joint pullback, as `#[differentiable]` functions return it: it computes
@@ -45,6 +53,13 @@ impl<C, G, F: FnOnce(C) -> G, M> Pullbacks<C, M> for F {
     fn pull(self, cotangent: C, _mask: M) -> G {
         self(cotangent)
     }
+
+    type Kept = F;
+
+    #[inline]
+    fn keep(self, _mask: M) -> F {
+        self
+    }
 }
 
 /// One slot of a tuple of pullbacks, run or dropped according to its mask
@@ -54,6 +69,12 @@ pub trait Slot<P, C> {
     type Grad;
 
     fn pull_slot(pullback: P, cotangent: impl FnOnce() -> C) -> Self::Grad;
+
+    /// The pullback itself for a slot that runs, [`NoGrad`] for one that
+    /// does not.
+    type Kept;
+
+    fn keep_slot(pullback: P) -> Self::Kept;
 }
 
 impl<P: FnOnce(C) -> G, C, G> Slot<P, C> for Need {
@@ -63,6 +84,13 @@ impl<P: FnOnce(C) -> G, C, G> Slot<P, C> for Need {
     fn pull_slot(pullback: P, cotangent: impl FnOnce() -> C) -> G {
         pullback(cotangent())
     }
+
+    type Kept = P;
+
+    #[inline]
+    fn keep_slot(pullback: P) -> P {
+        pullback
+    }
 }
 
 impl<P, C> Slot<P, C> for Skip {
@@ -70,6 +98,13 @@ impl<P, C> Slot<P, C> for Skip {
 
     #[inline]
     fn pull_slot(_pullback: P, _cotangent: impl FnOnce() -> C) -> NoGrad {
+        NoGrad
+    }
+
+    type Kept = NoGrad;
+
+    #[inline]
+    fn keep_slot(_pullback: P) -> NoGrad {
         NoGrad
     }
 }
@@ -90,6 +125,13 @@ macro_rules! impl_pullback_tuple {
                     $($m::pull_slot(self.$i, || cotangent.clone()),)*
                     $lm::pull_slot(self.$li, move || cotangent),
                 )
+            }
+
+            type Kept = ($($m::Kept,)* $lm::Kept,);
+
+            #[inline]
+            fn keep(self, _mask: ($($m,)* $lm,)) -> Self::Kept {
+                ($($m::keep_slot(self.$i),)* $lm::keep_slot(self.$li),)
             }
         }
     };

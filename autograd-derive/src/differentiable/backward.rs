@@ -2,8 +2,12 @@
 //! cotangent of each value collects in an `Option` slot `grad_<value>`, so
 //! that a value used several times adds its contributions and a value that
 //! nothing reached costs nothing.
+//!
+//! A value that gets exactly one contribution, from a pullback that always
+//! runs, needs no `Option`: its slot is bound directly to that gradient
+//! (`let (grad_z,) = pull(..)`), as a person would write the chain by hand.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
@@ -18,6 +22,9 @@ use super::Emitter;
 pub struct Seed {
     pub var: Option<VarId>,
     pub cotangent: TokenStream,
+    /// The cotangent itself when it is always present (`cotangent` is then
+    /// `Some(present)`).
+    pub present: Option<TokenStream>,
 }
 
 impl Emitter<'_> {
@@ -31,38 +38,110 @@ impl Emitter<'_> {
                 slots.push(var);
             }
         }
+        let direct = self.direct_slots(block, seeds, keep);
         let mut declared: HashSet<VarId> = HashSet::new();
         let mut tokens = TokenStream::new();
         for seed in seeds {
             let Some(var) = seed.var.filter(|v| self.vars[*v].active) else { continue };
             let slot = self.slot(var);
             let cotangent = &seed.cotangent;
-            if declared.insert(var) {
-                tokens.extend(quote!(let mut #slot = #cotangent;));
-            } else {
+            if !declared.insert(var) {
                 tokens.extend(quote!(::autograd::Accumulate::accumulate(&mut #slot, #cotangent);));
+            } else if let (true, Some(present)) = (direct.contains(&var), &seed.present) {
+                tokens.extend(quote!(let #slot = #present;));
+            } else {
+                tokens.extend(quote!(let mut #slot = #cotangent;));
             }
         }
         for var in &slots {
-            if declared.insert(*var) {
+            if declared.insert(*var) && !direct.contains(var) {
                 let slot = self.slot(*var);
                 tokens.extend(quote!(let mut #slot = None;));
             }
         }
         for stmt in block.stmts.iter().rev() {
-            tokens.extend(self.backward_stmt(stmt, &declared));
+            tokens.extend(self.backward_stmt(stmt, &declared, &direct));
         }
         tokens
     }
 
-    fn backward_stmt(&self, stmt: &Stmt, slots: &HashSet<VarId>) -> TokenStream {
+    /// The values of `block` whose gradient is always present and comes from
+    /// one place, so that it needs no `Option` slot: a seed that is always
+    /// present, or the single contribution of a call whose own gradient is
+    /// direct. Only values that a call defines qualify, because only
+    /// `backward_call` reads a direct slot; the values in `keep` are
+    /// returned as `Option`s and never qualify.
+    fn direct_slots(&self, block: &Block, seeds: &[Seed], keep: &[VarId]) -> HashSet<VarId> {
+        let active = |operand: &Operand| operand.var.filter(|v| self.vars[*v].active);
+        let mut contributions: HashMap<VarId, usize> = HashMap::new();
+        let mut count = |var: Option<VarId>| {
+            if let Some(var) = var {
+                *contributions.entry(var).or_default() += 1;
+            }
+        };
+        for seed in seeds {
+            count(seed.var);
+        }
+        for stmt in &block.stmts {
+            match stmt {
+                Stmt::Const { .. } | Stmt::Verbatim(_) => {}
+                Stmt::Call { call, .. } => call.operands.iter().for_each(|o| count(active(o))),
+                Stmt::Alias { source, .. } => count(Some(*source)),
+                Stmt::Tuple { elems, .. } => elems.iter().for_each(|o| count(active(o))),
+                Stmt::Struct { fields, .. } => fields.iter().for_each(|(_, o)| count(active(o))),
+                Stmt::Untuple { source, .. } => count(active(source)),
+                Stmt::Branch { inputs, .. } => inputs.iter().for_each(|v| count(Some(*v))),
+                Stmt::Loop { inputs, carried, .. } => {
+                    inputs.iter().for_each(|v| count(Some(*v)));
+                    carried.iter().for_each(|c| count(active(&c.before)));
+                }
+            }
+        }
+        let defined_by_call: HashSet<VarId> = block
+            .stmts
+            .iter()
+            .filter_map(|stmt| match stmt {
+                Stmt::Call { var, .. } => Some(*var),
+                _ => None,
+            })
+            .collect();
+        let qualifies = |var: VarId| {
+            self.vars[var].active
+                && defined_by_call.contains(&var)
+                && !keep.contains(&var)
+                && contributions.get(&var) == Some(&1)
+        };
+
+        let mut direct = HashSet::new();
+        for seed in seeds {
+            if let (Some(var), Some(_)) = (seed.var, &seed.present) {
+                if qualifies(var) {
+                    direct.insert(var);
+                }
+            }
+        }
+        for stmt in block.stmts.iter().rev() {
+            if let Stmt::Call { var, call } = stmt {
+                if direct.contains(var) {
+                    for operand in call.operands.iter().filter_map(active) {
+                        if qualifies(operand) {
+                            direct.insert(operand);
+                        }
+                    }
+                }
+            }
+        }
+        direct
+    }
+
+    fn backward_stmt(&self, stmt: &Stmt, slots: &HashSet<VarId>, direct: &HashSet<VarId>) -> TokenStream {
         match stmt {
             Stmt::Const { .. } | Stmt::Verbatim(_) => quote!(),
             Stmt::Call { var, call } => {
                 if !slots.contains(var) || !self.vars[*var].active {
                     return quote!();
                 }
-                self.backward_call(*var, call)
+                self.backward_call(*var, call, direct)
             }
             Stmt::Alias { var, source, .. } => {
                 if !slots.contains(var) {
@@ -76,7 +155,7 @@ impl Emitter<'_> {
                     return quote!();
                 }
                 let slot = self.slot(*var);
-                let (pattern, accumulate) = self.partials(elems);
+                let (pattern, accumulate) = self.partials(elems, &HashSet::new());
                 quote! {
                     if let Some((#(#pattern,)*)) = #slot {
                         #accumulate
@@ -185,42 +264,70 @@ impl Emitter<'_> {
         }
     }
 
-    fn backward_call(&self, var: VarId, call: &Call) -> TokenStream {
+    fn backward_call(&self, var: VarId, call: &Call, direct: &HashSet<VarId>) -> TokenStream {
         let slot = self.slot(var);
         let pullback = self.pullback(var);
+        let run = |body: TokenStream| {
+            if direct.contains(&var) {
+                quote! {
+                    let grad = #slot;
+                    #body
+                }
+            } else {
+                quote! {
+                    if let Some(grad) = #slot {
+                        #body
+                    }
+                }
+            }
+        };
         if let CallKind::Apply { .. } = call.kind {
             let operand = &call.operands[0];
             let Some(target) = operand.var.filter(|v| self.vars[*v].active) else {
                 return quote!();
             };
             let target_slot = self.slot(target);
+            if direct.contains(&target) {
+                return run(quote!(let #target_slot = #pullback(grad);));
+            }
             let partial = format_ident!("d_{}", self.name(target));
+            return run(quote! {
+                let #partial = #pullback(grad);
+                ::autograd::accumulate_into(&mut #target_slot, #partial);
+            });
+        }
+        let mask = self.mask(call);
+        let (pattern, accumulate) = self.partials(&call.operands, direct);
+        if direct.contains(&var) {
+            // The gradient goes straight into the call, without the `grad`
+            // temporary.
             return quote! {
-                if let Some(grad) = #slot {
-                    let #partial = #pullback(grad);
-                    ::autograd::accumulate_into(&mut #target_slot, #partial);
-                }
+                let (#(#pattern,)*) = ::autograd::Pullbacks::pull(#pullback, #slot, #mask);
+                #accumulate
             };
         }
-        let mask = call.operands.iter().map(|o| {
+        run(quote! {
+            let (#(#pattern,)*) = ::autograd::Pullbacks::pull(#pullback, grad, #mask);
+            #accumulate
+        })
+    }
+
+    /// `(Need, Skip, ..)`: which operands of a call get a gradient.
+    pub fn mask(&self, call: &Call) -> TokenStream {
+        let entries = call.operands.iter().map(|o| {
             if o.var.is_some_and(|v| self.vars[v].active) {
                 quote!(::autograd::Need)
             } else {
                 quote!(::autograd::Skip)
             }
         });
-        let (pattern, accumulate) = self.partials(&call.operands);
-        quote! {
-            if let Some(grad) = #slot {
-                let (#(#pattern,)*) = ::autograd::Pullbacks::pull(#pullback, grad, (#(#mask,)*));
-                #accumulate
-            }
-        }
+        quote!((#(#entries,)*))
     }
 
-    /// Names for the gradients of `operands` (`_` for constants) and the
-    /// statements that add them to their slots.
-    fn partials(&self, operands: &[Operand]) -> (Vec<TokenStream>, TokenStream) {
+    /// Names for the gradients of `operands` (`_` for constants, the slot
+    /// itself for a direct value) and the statements that add the others to
+    /// their slots.
+    fn partials(&self, operands: &[Operand], direct: &HashSet<VarId>) -> (Vec<TokenStream>, TokenStream) {
         let mut used: Vec<String> = Vec::new();
         let mut pattern = Vec::new();
         let mut accumulate = TokenStream::new();
@@ -229,6 +336,11 @@ impl Emitter<'_> {
                 pattern.push(quote!(_));
                 continue;
             };
+            let slot = self.slot(var);
+            if direct.contains(&var) {
+                pattern.push(quote!(#slot));
+                continue;
+            }
             let mut name = format!("d_{}", self.name(var));
             let mut counter = 2;
             while used.contains(&name) {
@@ -237,7 +349,6 @@ impl Emitter<'_> {
             }
             used.push(name.clone());
             let partial = Ident::new(&name, proc_macro2::Span::call_site());
-            let slot = self.slot(var);
             pattern.push(quote!(#partial));
             accumulate.extend(quote!(::autograd::accumulate_into(&mut #slot, #partial);));
         }
@@ -254,7 +365,7 @@ impl Emitter<'_> {
                 continue;
             }
             let param = format_ident!("grad_{}", self.name(*output));
-            seeds.push(Seed { var: arm.outputs[k].var, cotangent: quote!(#param) });
+            seeds.push(Seed { var: arm.outputs[k].var, cotangent: quote!(#param), present: None });
             params.push(quote!(#param: Option<_>));
         }
         let body = self.backward_block(&arm.block, &seeds, inputs);
@@ -276,7 +387,7 @@ impl Emitter<'_> {
         let seeds: Vec<Seed> = active
             .iter()
             .zip(&params)
-            .map(|(c, p)| Seed { var: c.end.var, cotangent: quote!(#p) })
+            .map(|(c, p)| Seed { var: c.end.var, cotangent: quote!(#p), present: None })
             .collect();
         let mut keep: Vec<VarId> = active.iter().map(|c| c.start).collect();
         keep.extend(inputs);

@@ -22,8 +22,19 @@ impl Emitter<'_> {
             Stmt::Call { var, call } => {
                 let name = self.name(*var);
                 let pullback = self.pullback(*var);
-                let call = self.call_tokens(call);
-                quote!(let (#name, #pullback) = #call;)
+                let call_tokens = self.call_tokens(call);
+                let skips = call.operands.iter().any(|o| !o.var.is_some_and(|v| self.vars[v].active));
+                if skips && !matches!(call.kind, CallKind::Apply { .. }) {
+                    // Drop the pullbacks of constant operands now, with what
+                    // they saved, rather than carry them to the backward pass.
+                    let mask = self.mask(call);
+                    quote! {
+                        let (#name, #pullback) = #call_tokens;
+                        let #pullback = ::autograd::Pullbacks::keep(#pullback, #mask);
+                    }
+                } else {
+                    quote!(let (#name, #pullback) = #call_tokens;)
+                }
             }
             Stmt::Alias { var, expr, .. } => {
                 let name = self.name(*var);

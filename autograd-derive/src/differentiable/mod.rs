@@ -136,7 +136,7 @@ fn reserve_names(function: &syn::ItemFn, lowerer: &mut Lowerer) {
             lowerer.reserve(&name);
         }
     }
-    for name in ["pullback", "grad", "cotangent", "value", "self_zero_grad"] {
+    for name in ["pullback", "grad", "cotangent", "value", "self_parts"] {
         lowerer.reserve(name);
     }
 }
@@ -192,8 +192,10 @@ impl Emitter<'_> {
             }
         });
 
-        // Zeros (for the receiver) or clones (for other arguments) that give
-        // the gradients nothing reached their shape.
+        // What gives the gradients that nothing reached their shape: for an
+        // argument whose fields are read (and for the receiver), empty
+        // `GradParts` that each field's gradient moves into; for any other
+        // argument, a clone of it (an `Arc` count on the `Cpu` device).
         // NOTE: on the inline device the clone copies the argument's array on
         // every call, even when the backward pass reaches the argument.
         let mut saves = TokenStream::new();
@@ -211,6 +213,7 @@ impl Emitter<'_> {
                 continue;
             }
             let name = &arg.name;
+            let ty = &arg.value_type;
             let slot = self.slot(var);
             let by_ref = if arg.is_ref { quote!(#name) } else { quote!(&#name) };
             let fields: Vec<(Vec<Ident>, Ident)> = self
@@ -222,22 +225,26 @@ impl Emitter<'_> {
                     _ => None,
                 })
                 .collect();
-            let mutability = (!fields.is_empty()).then(|| quote!(mut));
-            if name == "self" {
-                saves.extend(quote!(let self_zero_grad = ::autograd::Differentiable::zero_grad(#by_ref);));
-                finals.extend(quote!(let #mutability #slot = Option::unwrap_or(#slot, self_zero_grad);));
-            } else {
-                let saved = format_ident!("{}_saved", name);
-                let ty = &arg.value_type;
-                saves.extend(quote!(let #saved = <#ty as ::core::clone::Clone>::clone(#by_ref);));
-                finals.extend(quote!(let #mutability #slot = ::autograd::grad_or_zero(#slot, &#saved);));
-            }
-            for (path, field_slot) in fields {
+            if name == "self" || !fields.is_empty() {
+                let parts = format_ident!("{}_parts", name);
+                saves.extend(quote!(let mut #parts = ::autograd::GradParts::grad_parts(#by_ref);));
                 finals.extend(quote! {
-                    if let Some(grad) = #field_slot {
-                        ::autograd::Accumulate::accumulate(&mut #slot #(.#path)*, grad);
+                    if let Some(grad) = #slot {
+                        ::autograd::AddGrad::add_grad(&mut #parts, grad);
                     }
                 });
+                for (path, field_slot) in fields {
+                    finals.extend(quote! {
+                        if let Some(grad) = #field_slot {
+                            ::autograd::AddGrad::add_grad(&mut #parts #(.#path)*, grad);
+                        }
+                    });
+                }
+                finals.extend(quote!(let #slot = <#ty as ::autograd::GradParts>::assemble(#parts);));
+            } else {
+                let saved = format_ident!("{}_saved", name);
+                saves.extend(quote!(let #saved = <#ty as ::core::clone::Clone>::clone(#by_ref);));
+                finals.extend(quote!(let #slot = ::autograd::grad_or_zero(#slot, &#saved);));
             }
             results.push(slot.into_token_stream());
         }
@@ -249,7 +256,7 @@ impl Emitter<'_> {
             }
         }
         let result = block.result.clone().unwrap_or(ir::Operand { var: None, tokens: quote!(()), is_ref: false });
-        let seeds = [Seed { var: result.var, cotangent: quote!(Some(cotangent)) }];
+        let seeds = [Seed { var: result.var, cotangent: quote!(Some(cotangent)), present: Some(quote!(cotangent)) }];
         let forward = self.forward_block(block);
         let backward = self.backward_block(block, &seeds, &keep);
         let value = &result.tokens;
@@ -261,6 +268,7 @@ impl Emitter<'_> {
         quote! {
             #[doc = #doc]
             #(#attrs)*
+            #[inline]
             #[allow(unused_variables, unused_mut, clippy::type_complexity, clippy::let_and_return, clippy::let_unit_value)]
             #vis fn #vjp_name #generics (#params) -> (
                 #output,

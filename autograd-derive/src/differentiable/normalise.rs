@@ -102,7 +102,7 @@ impl Lowerer {
 
     /// Binds an argument under its own name.
     pub fn bind_input(&mut self, name: &Ident, index: usize, is_ref: bool, active: bool) -> VarId {
-        for derived in [format!("{name}_saved"), format!("grad_{name}"), format!("{name}_zero_grad")] {
+        for derived in [format!("{name}_saved"), format!("grad_{name}"), format!("{name}_parts")] {
             self.names.insert(derived);
         }
         self.vars.push(Var {

@@ -64,3 +64,18 @@ fn loop_expansion() {
         },
     );
 }
+
+#[test]
+fn neuron_method_expansion() {
+    check_snapshot(
+        "neuron_method",
+        quote!(),
+        quote! {
+            fn loss(&self, #[no_grad] x: &Tensor<Rank1<U5>, f32, D>, #[no_grad] label: &Tensor<Rank0, f32, D>) -> Tensor<Rank0, f32, D> {
+                let z = self.weight.dot(x) + &*self.bias;
+                let prediction = z.sigmoid();
+                mse_loss(&prediction, label)
+            }
+        },
+    );
+}

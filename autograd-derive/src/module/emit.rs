@@ -30,6 +30,7 @@ pub fn emit(container: &Container<'_>) -> TokenStream {
     let grads_leaves = emit_grads_leaves(&cx);
     let model_leaves = emit_model_leaves(&cx);
     let differentiable = emit_differentiable(&cx);
+    let grad_parts = emit_grad_parts(&cx);
     let module = emit_module(&cx);
     let static_module = emit_static_module(&cx);
     let display = emit_display(&cx);
@@ -42,6 +43,7 @@ pub fn emit(container: &Container<'_>) -> TokenStream {
         #grads_leaves
         #model_leaves
         #differentiable
+        #grad_parts
         #module
         #static_module
         #display
@@ -55,6 +57,8 @@ pub fn emit(container: &Container<'_>) -> TokenStream {
 struct Context<'c, 'a> {
     container: &'c Container<'a>,
     grads_ident: Ident,
+    /// The struct that collects the gradient field by field (`GradParts`).
+    parts_ident: Ident,
     /// The struct's generics plus `FieldTy: Module<Elem = ...>` for every
     /// module field.
     bounded: Generics,
@@ -67,6 +71,7 @@ impl<'c, 'a> Context<'c, 'a> {
     fn new(container: &'c Container<'a>) -> Option<Self> {
         let ident = container.ident;
         let grads_ident = format_ident!("{}Grads", ident, span = ident.span());
+        let parts_ident = format_ident!("{}GradParts", ident, span = ident.span());
         let first_ty = elem_source(container)?.ty;
 
         let mut bounded = container.generics.clone();
@@ -78,6 +83,7 @@ impl<'c, 'a> Context<'c, 'a> {
         Some(Context {
             container,
             grads_ident,
+            parts_ident,
             bounded,
             unused_params: unused_params(container),
             first_ty,
@@ -427,6 +433,117 @@ fn emit_differentiable(cx: &Context<'_, '_>) -> TokenStream {
                     #(#inits)*
                     #marker
                 }
+            }
+        }
+    }
+}
+
+/// The parts struct, which mirrors the gradient struct with each field's
+/// `GradParts::Parts`, and the `GradParts` and `AddGrad` impls that let a
+/// generated backward pass move each field's gradient into place.
+fn emit_grad_parts(cx: &Context<'_, '_>) -> TokenStream {
+    let vis = cx.container.vis;
+    let ident = cx.container.ident;
+    let grads_ident = &cx.grads_ident;
+    let parts_ident = &cx.parts_ident;
+    let (impl_generics, ty_generics, where_clause) = cx.bounded.split_for_impl();
+    let params = &cx.container.generics.params;
+    let params = if params.is_empty() {
+        quote!()
+    } else {
+        quote!(<#params>)
+    };
+    let doc = format!(
+        "A [`{grads_ident}`] while a backward pass that `#[differentiable]` generated \
+         collects it field by field; see `autograd::GradParts`."
+    );
+
+    let part_type = |field: &Field<'_>| {
+        let ty = field.ty;
+        match field.role {
+            Role::Module => quote_spanned!(ty.span()=> <#ty as ::autograd::GradParts>::Parts),
+            Role::Skip | Role::Constant => quote!(()),
+        }
+    };
+    let fields = cx.grads_fields().map(|field| {
+        let vis = field.vis;
+        let ty = part_type(field);
+        match &field.member {
+            syn::Member::Named(ident) => quote!(#vis #ident: #ty),
+            syn::Member::Unnamed(_) => quote!(#vis #ty),
+        }
+    });
+    let marker = cx.marker().map(|(member, ty)| match member {
+        syn::Member::Named(ident) => quote!(pub #ident: #ty),
+        syn::Member::Unnamed(_) => quote!(pub #ty),
+    });
+    let fields = fields.chain(marker);
+    let definition = if cx.is_tuple() {
+        quote! {
+            #[doc = #doc]
+            #[allow(missing_docs)]
+            #vis struct #parts_ident #params (#(#fields,)*) #where_clause;
+        }
+    } else {
+        quote! {
+            #[doc = #doc]
+            #[allow(missing_docs)]
+            #vis struct #parts_ident #params #where_clause {
+                #(#fields,)*
+            }
+        }
+    };
+
+    let mut empty = Vec::new();
+    let mut assemble = Vec::new();
+    let mut add = Vec::new();
+    for field in cx.grads_fields() {
+        let member = &field.member;
+        let ty = field.ty;
+        match field.role {
+            Role::Module => {
+                empty.push(quote_spanned! {ty.span()=>
+                    #member: ::autograd::GradParts::grad_parts(&self.#member),
+                });
+                assemble.push(quote_spanned! {ty.span()=>
+                    #member: <#ty as ::autograd::GradParts>::assemble(parts.#member),
+                });
+                add.push(quote_spanned! {ty.span()=>
+                    ::autograd::AddGrad::add_grad(&mut self.#member, grad.#member);
+                });
+            }
+            Role::Skip | Role::Constant => {
+                empty.push(quote!(#member: (),));
+                assemble.push(quote!(#member: (),));
+            }
+        }
+    }
+    let marker = cx.marker_init();
+
+    quote! {
+        #definition
+
+        impl #impl_generics ::autograd::GradParts for #ident #ty_generics #where_clause {
+            type Parts = #parts_ident #ty_generics;
+
+            fn grad_parts(&self) -> Self::Parts {
+                #parts_ident {
+                    #(#empty)*
+                    #marker
+                }
+            }
+
+            fn assemble(parts: Self::Parts) -> Self::Grad {
+                #grads_ident {
+                    #(#assemble)*
+                    #marker
+                }
+            }
+        }
+
+        impl #impl_generics ::autograd::AddGrad<#grads_ident #ty_generics> for #parts_ident #ty_generics #where_clause {
+            fn add_grad(&mut self, grad: #grads_ident #ty_generics) {
+                #(#add)*
             }
         }
     }

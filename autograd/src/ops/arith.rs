@@ -134,6 +134,16 @@ macro_rules! impl_float_differentiable {
             }
         }
 
+        impl crate::grad::GradParts for $t {
+            type Parts = crate::grad::GradSlot<$t, ()>;
+            fn grad_parts(&self) -> Self::Parts {
+                crate::grad::GradSlot::new(())
+            }
+            fn assemble(parts: Self::Parts) -> $t {
+                parts.into_grad(|()| 0.0)
+            }
+        }
+
         impl crate::grad::Accumulate for $t {
             fn accumulate(&mut self, other: $t) {
                 *self += other;

@@ -4,8 +4,8 @@
 use core::fmt;
 
 use autograd::{
-    Accumulate, ConstShape, Differentiable, Dim, Float, Leaves, MatMulT, Module, Param, ParamName,
-    Rank1, Rank2, Rng, Shape, StaticModule, Storage, Tensor,
+    Accumulate, AddGrad, ConstShape, Differentiable, Dim, Float, GradParts, GradSlot, Leaves, MatMulT,
+    Module, Param, ParamName, Rank1, Rank2, Rng, Shape, StaticModule, Storage, Tensor,
 };
 
 use super::Forward;
@@ -93,6 +93,31 @@ where
 {
     /// `[out_features, in_features]`, like the weight.
     pub weight: Tensor<Rank2<O, I>, E, D>,
+}
+
+/// The part of a `[out, in]` weight gradient, which records the shape for
+/// the zeros of a weight that nothing reached.
+type WeightPart<I, O, E, D> = GradSlot<Tensor<Rank2<O, I>, E, D>, Rank2<O, I>>;
+
+/// A [`LinearGrads`] while a generated backward pass collects it, field by
+/// field (see [`GradParts`]).
+pub struct LinearGradParts<I: Dim, O: Dim, E: Float, D>
+where
+    D: Storage<Rank2<O, I>, E> + Storage<Rank1<O>, E>,
+{
+    /// The weight's gradient so far.
+    pub weight: WeightPart<I, O, E, D>,
+    /// The bias's gradient so far.
+    pub bias: GradSlot<Tensor<Rank1<O>, E, D>, Rank1<O>>,
+}
+
+/// A [`LinearNoBiasGrads`] while a generated backward pass collects it.
+pub struct LinearNoBiasGradParts<I: Dim, O: Dim, E: Float, D>
+where
+    D: Storage<Rank2<O, I>, E>,
+{
+    /// The weight's gradient so far.
+    pub weight: WeightPart<I, O, E, D>,
 }
 
 /// PyTorch's default bound for both the weight and the bias: kaiming-uniform
@@ -405,7 +430,7 @@ impl_grads!(LinearNoBiasGrads, [], weight);
 /// `StaticModule` for a layer whose parameters are the listed fields, each
 /// a `Param<Tensor>`; `tensors` is their count.
 macro_rules! impl_layer_module {
-    ($Layer:ident, $Grads:ident, [$($bound:ty),*], $($field:ident),+; tensors = $tensors:literal) => {
+    ($Layer:ident, $Grads:ident, $Parts:ident, [$($bound:ty),*], $($field:ident),+; tensors = $tensors:literal) => {
         impl<I: Dim, O: Dim, E: Float, D> Clone for $Layer<I, O, E, D>
         where
             D: $(Storage<$bound, E> +)* Storage<Rank2<O, I>, E>,
@@ -437,6 +462,30 @@ macro_rules! impl_layer_module {
 
             fn zero_grad(&self) -> Self::Grad {
                 $Grads { $($field: self.$field.zeros_like()),+ }
+            }
+        }
+
+        impl<I: Dim, O: Dim, E: Float, D> GradParts for $Layer<I, O, E, D>
+        where
+            D: $(Storage<$bound, E> +)* Storage<Rank2<O, I>, E>,
+        {
+            type Parts = $Parts<I, O, E, D>;
+
+            fn grad_parts(&self) -> Self::Parts {
+                $Parts { $($field: self.$field.grad_parts()),+ }
+            }
+
+            fn assemble(parts: Self::Parts) -> Self::Grad {
+                $Grads { $($field: parts.$field.into_grad(Tensor::zeros_with_shape)),+ }
+            }
+        }
+
+        impl<I: Dim, O: Dim, E: Float, D> AddGrad<$Grads<I, O, E, D>> for $Parts<I, O, E, D>
+        where
+            D: $(Storage<$bound, E> +)* Storage<Rank2<O, I>, E>,
+        {
+            fn add_grad(&mut self, grad: $Grads<I, O, E, D>) {
+                $(self.$field.add_grad(grad.$field);)+
             }
         }
 
@@ -495,8 +544,8 @@ macro_rules! impl_layer_module {
     };
 }
 
-impl_layer_module!(Linear, LinearGrads, [Rank1<O>], weight, bias; tensors = 2);
-impl_layer_module!(LinearNoBias, LinearNoBiasGrads, [], weight; tensors = 1);
+impl_layer_module!(Linear, LinearGrads, LinearGradParts, [Rank1<O>], weight, bias; tensors = 2);
+impl_layer_module!(LinearNoBias, LinearNoBiasGrads, LinearNoBiasGradParts, [], weight; tensors = 1);
 
 /// PyTorch's repr: `Linear(in_features=5, out_features=1, bias=True)`.
 impl<I: Dim, O: Dim, E: Float, D> fmt::Display for Linear<I, O, E, D>

@@ -28,6 +28,14 @@ macro_rules! impl_parameterless_module {
             fn zero_grad(&self) {}
         }
 
+        impl<E: autograd::Float> autograd::GradParts for $Layer<E> {
+            type Parts = ();
+
+            fn grad_parts(&self) {}
+
+            fn assemble(_: ()) {}
+        }
+
         impl<E: autograd::Float> autograd::Module for $Layer<E> {
             type Elem = E;
             type Grads = ();
@@ -86,7 +94,9 @@ mod sequential;
 pub use activation::{Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Silu, Softmax, Tanh};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
-pub use linear::{Linear, LinearGrads, LinearNoBias, LinearNoBiasGrads};
+pub use linear::{
+    Linear, LinearGradParts, LinearGrads, LinearNoBias, LinearNoBiasGradParts, LinearNoBiasGrads,
+};
 
 use autograd::{Differentiable, Module, NoGrad, Rng};
 
