@@ -161,6 +161,75 @@ fn non_numeric_cell_names_line_column_and_text() {
 }
 
 #[test]
+fn cell_out_of_f32_range_is_rejected() {
+    // 1e40 is a finite f64 but above f32::MAX (about 3.4e38).
+    for cell in ["1e40", "-1e40"] {
+        let text = format!("a,b,label\n1,2,x\n3,{cell},y\n");
+        let path = PathBuf::from("big.csv");
+
+        let err = Dataset::<U2, f32>::from_csv_str(&path, &text, "label")
+            .expect_err("the cell should be rejected for f32");
+
+        let DataError::OutOfRange {
+            line,
+            column,
+            name,
+            cell: found,
+            dtype,
+            ..
+        } = &err
+        else {
+            panic!("cell {cell}: expected OutOfRange, found {err:?}");
+        };
+        assert_eq!(*line, 3);
+        assert_eq!(*column, 2);
+        assert_eq!(name, "b");
+        assert_eq!(found, cell);
+        assert_eq!(*dtype, "float32");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "big.csv:3: column 2 (`b`) contains `{cell}`, which is out of range for the \
+                 element type float32; scale the column or load the data set as float64"
+            )
+        );
+    }
+}
+
+#[test]
+fn cell_out_of_f32_range_loads_as_f64() {
+    let text = "a,b,label\n1,1e40,x\n";
+
+    let dataset = Dataset::<U2, f64>::from_csv_str("big.csv", text, "label").unwrap();
+
+    assert_eq!(dataset.features().as_slice(), [1.0, 1e40]);
+}
+
+#[test]
+fn regression_target_out_of_f32_range_is_rejected() {
+    let text = "a,b,y\n1,2,0.5\n3,4,1e39\n";
+
+    let err = RegressionDataset::<U2, f32>::from_csv_str("big.csv", text, "y")
+        .expect_err("the target should be rejected for f32");
+
+    assert!(
+        matches!(&err, DataError::OutOfRange { line: 3, column: 3, dtype: "float32", .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn cell_below_f32_range_rounds_to_zero() {
+    // 1e-50 is below the smallest f32 subnormal (about 1.4e-45), so it
+    // rounds to zero, as NumPy's float32 conversion does.
+    let text = "a,b,label\n1,1e-50,x\n";
+
+    let dataset = Dataset::<U2, f32>::from_csv_str("small.csv", text, "label").unwrap();
+
+    assert_eq!(dataset.features().as_slice(), [1.0, 0.0]);
+}
+
+#[test]
 fn nan_and_infinite_cells_are_rejected() {
     for cell in ["nan", "NaN", "inf", "-inf", "1e400"] {
         let text = format!("a,b,label\n1,{cell},x\n");

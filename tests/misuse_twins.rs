@@ -13,6 +13,7 @@ use autograd::{
     Tensor,
 };
 use nn::layers::{Forward, Linear};
+use nn::loss::mse_loss;
 use nn::optim::{Optimizer, Sgd, SgdConfig};
 
 fn names<M: Module>(model: &M) -> Vec<String> {
@@ -161,10 +162,14 @@ fn row10_target_reshaped_before_loss() {
     let prediction: Tensor<Rank1<U8>> = Tensor::ones();
     let target: Tensor<Rank2<U8, U1>> = Tensor::zeros();
 
-    let error = prediction - target.reshape::<Rank1<U8>>();
+    let target = target.reshape::<Rank1<U8>>();
+    let error = &prediction - &target;
+    let loss = mse_loss(&prediction, &target);
 
     // Eight errors, not the 64 of a broadcast [8, 8].
     assert_eq!(error.as_slice(), [1.0; 8]);
+    // The mean of eight squared errors of 1.
+    assert_eq!(loss.item(), 1.0);
 }
 
 #[test]

@@ -212,6 +212,37 @@ fn wrong_dtype_is_reported_per_tensor() {
 }
 
 #[test]
+fn wrong_dtype_with_model_sized_data_is_reported_once() {
+    // `l1.bias` is declared F64 but spans 12 bytes, the size of three F32
+    // elements: its entry is malformed as well as of the wrong dtype, and
+    // only the dtype is reported, not also a missing tensor or loose bytes.
+    let header =
+        net_header("F32", 4).replacen(r#""l1.bias":{"dtype":"F32""#, r#""l1.bias":{"dtype":"F64""#, 1);
+    let problems = load_problems(&file(&header, &[0; 80]));
+
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        matches!(&problems[0], Problem::WrongDtype { name, expected: "F32", found }
+            if name == "l1.bias" && found == "F64"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn unknown_dtype_is_reported_once() {
+    let header =
+        net_header("F32", 4).replacen(r#""l1.bias":{"dtype":"F32""#, r#""l1.bias":{"dtype":"Q7""#, 1);
+    let problems = load_problems(&file(&header, &[0; 80]));
+
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        matches!(&problems[0], Problem::InvalidEntry { name, reason }
+            if name == "l1.bias" && reason == "unknown dtype `Q7`"),
+        "{problems:?}"
+    );
+}
+
+#[test]
 fn offsets_out_of_range_are_reported() {
     let header = net_header("F32", 4).replace("[72,80]", "[72,96]");
     let problems = load_problems(&file(&header, &[0; 80]));

@@ -94,6 +94,14 @@ pub trait Shape: Copy + Debug + PartialEq + 'static {
 }
 
 /// A shape made only of typenum dimensions: its element count is a constant.
+#[diagnostic::on_unimplemented(
+    message = "the shape `{Self}` has no size fixed by its type: an axis is `Dyn`, a run-time size",
+    label = "this takes its shape from the type, which needs every axis to be a typenum size",
+    note = "build a tensor with a `Dyn` axis from its run-time sizes with `zeros_with_shape`, \
+            `full_with_shape`, `from_fn_with_shape`, `from_slice_with_shape`, `randn_with_shape` \
+            or `uniform_with_shape`, for example \
+            `Tensor::<Rank2<Dyn, U3>>::zeros_with_shape(Rank2(Dyn(rows), U3::new()))`"
+)]
 pub trait ConstShape: Shape + Default {
     /// The number of elements.
     const NUMEL: usize;
@@ -139,6 +147,9 @@ impl Shape for Rank0 {
     }
 }
 
+// Not listed as an example implementation in the error for a `Dyn` shape,
+// where it would suggest a scalar instead of a `*_with_shape` constructor.
+#[diagnostic::do_not_recommend]
 impl ConstShape for Rank0 {
     const NUMEL: usize = 1;
 }
@@ -165,6 +176,9 @@ macro_rules! impl_shape {
             }
         }
 
+        // `do_not_recommend` makes rustc report `Rank2<Dyn, U3>: ConstShape`
+        // with the message above instead of the unsatisfied `Dyn: Unsigned`.
+        #[diagnostic::do_not_recommend]
         impl<$($dim: Dim + Unsigned + Default),+> ConstShape for $name<$($dim),+> {
             const NUMEL: usize = 1 $(* $dim::USIZE)+;
         }

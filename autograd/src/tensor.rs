@@ -234,21 +234,38 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
 }
 
 /// Constructors for shapes fixed by the type.
-impl<S: ConstShape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
-    pub fn zeros() -> Self {
+///
+/// The `S: ConstShape` bound sits on each method instead of on the impl
+/// block, so that a shape with a `Dyn` axis gets `ConstShape`'s message
+/// (use a `*_with_shape` constructor) instead of "the function exists but
+/// its trait bounds were not satisfied".
+impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
+    pub fn zeros() -> Self
+    where
+        S: ConstShape,
+    {
         Self::zeros_with_shape(S::default())
     }
 
-    pub fn ones() -> Self {
+    pub fn ones() -> Self
+    where
+        S: ConstShape,
+    {
         Self::full_with_shape(S::default(), E::ONE)
     }
 
-    pub fn full(value: E) -> Self {
+    pub fn full(value: E) -> Self
+    where
+        S: ConstShape,
+    {
         Self::full_with_shape(S::default(), value)
     }
 
     /// Builds a tensor whose element `i` (row-major) is `f(i)`.
-    pub fn from_fn(f: impl FnMut(usize) -> E) -> Self {
+    pub fn from_fn(f: impl FnMut(usize) -> E) -> Self
+    where
+        S: ConstShape,
+    {
         Self::from_fn_with_shape(S::default(), f)
     }
 
@@ -256,17 +273,26 @@ impl<S: ConstShape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
     ///
     /// # Errors
     /// [`ShapeError`] when `data.len()` is not `S::NUMEL`.
-    pub fn from_slice(data: &[E]) -> Result<Self, ShapeError> {
+    pub fn from_slice(data: &[E]) -> Result<Self, ShapeError>
+    where
+        S: ConstShape,
+    {
         Self::from_slice_with_shape(S::default(), data)
     }
 
     /// Elements drawn from the standard normal distribution.
-    pub fn randn(rng: &mut Rng) -> Self {
+    pub fn randn(rng: &mut Rng) -> Self
+    where
+        S: ConstShape,
+    {
         Self::randn_with_shape(S::default(), rng)
     }
 
     /// Elements drawn uniformly from `[low, high)`.
-    pub fn uniform(low: E, high: E, rng: &mut Rng) -> Self {
+    pub fn uniform(low: E, high: E, rng: &mut Rng) -> Self
+    where
+        S: ConstShape,
+    {
         Self::uniform_with_shape(S::default(), low, high, rng)
     }
 }
@@ -334,10 +360,13 @@ where
     }
 }
 
-impl<S: ConstShape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
+impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
     /// Builds a tensor from nested arrays whose lengths match the shape, a
     /// check made at compile time.
-    pub fn from_array(data: impl ArrayData<S, E>) -> Self {
+    pub fn from_array(data: impl ArrayData<S, E>) -> Self
+    where
+        S: ConstShape,
+    {
         Self::from_fn(|i| data.element(i))
     }
 }

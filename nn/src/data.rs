@@ -100,9 +100,11 @@ impl<F: Dim + Unsigned + Default, E: Float> Dataset<F, E> {
     /// A [`DataError`] naming the file, and the line and column where one
     /// applies, when the file is missing or empty, has no header row, has no
     /// column `label`, has other than `F` feature columns, or has a row with
-    /// the wrong number of cells, an empty, quoted or non-numeric cell.
+    /// the wrong number of cells, an empty, quoted or non-numeric cell
+    /// (`nan` and `inf` included), or a number out of range for `E`
+    /// ([`DataError::OutOfRange`], such as `1e40` for `f32`).
     pub fn from_csv(path: impl AsRef<Path>, label: &str) -> Result<Self, DataError> {
-        let table = csv::read(path.as_ref(), label, F::USIZE)?;
+        let table = csv::read::<E>(path.as_ref(), label, F::USIZE)?;
         Ok(Self::from_table(table))
     }
 
@@ -116,7 +118,7 @@ impl<F: Dim + Unsigned + Default, E: Float> Dataset<F, E> {
         text: &str,
         label: &str,
     ) -> Result<Self, DataError> {
-        let table = csv::parse(path.as_ref(), text, label, F::USIZE)?;
+        let table = csv::parse::<E>(path.as_ref(), text, label, F::USIZE)?;
         Ok(Self::from_table(table))
     }
 
@@ -334,10 +336,11 @@ impl<F: Dim + Unsigned + Default, E: Float> RegressionDataset<F, E> {
     /// and whose other `F` columns contain numeric features.
     ///
     /// # Errors
-    /// As [`Dataset::from_csv`], and a [`DataError::NonNumeric`] for a target
-    /// cell that is not a finite number.
+    /// As [`Dataset::from_csv`], and a [`DataError::NonNumeric`] or
+    /// [`DataError::OutOfRange`] for a target cell that is not a finite
+    /// number of type `E`.
     pub fn from_csv(path: impl AsRef<Path>, target: &str) -> Result<Self, DataError> {
-        let table = csv::read(path.as_ref(), target, F::USIZE)?;
+        let table = csv::read::<E>(path.as_ref(), target, F::USIZE)?;
         Self::from_table(table)
     }
 
@@ -351,7 +354,7 @@ impl<F: Dim + Unsigned + Default, E: Float> RegressionDataset<F, E> {
         text: &str,
         target: &str,
     ) -> Result<Self, DataError> {
-        let table = csv::parse(path.as_ref(), text, target, F::USIZE)?;
+        let table = csv::parse::<E>(path.as_ref(), text, target, F::USIZE)?;
         Self::from_table(table)
     }
 
@@ -364,8 +367,7 @@ impl<F: Dim + Unsigned + Default, E: Float> RegressionDataset<F, E> {
                 column: table.label_column,
                 name: &table.label_name,
             };
-            let value =
-                csv::parse_number(&cell.text).ok_or_else(|| position.non_numeric(&cell.text))?;
+            let value = csv::parse_element::<E>(&cell.text, &position)?;
             targets.push(E::from_f64(value));
         }
 

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::fs;
 use std::io::{self, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -105,8 +106,11 @@ pub fn to_safetensors_bytes<M: Module>(model: &M) -> Vec<u8> {
 ///
 /// # Errors
 ///
-/// Every problem found, in the order: file structure, tensor entries, data
-/// coverage, then the match with the model.
+/// Every problem found, in the order: file structure and data coverage,
+/// then the match with the model, then malformed entries of tensors that are
+/// not parameters, then tensors the model lacks. A tensor is reported once:
+/// a malformed entry whose dtype is not the model's, as the wrong dtype, and
+/// any other malformed entry of a parameter as malformed, not also missing.
 pub fn load_safetensors_bytes<M: Module>(model: &mut M, bytes: &[u8]) -> Result<(), Vec<Problem>> {
     let file = parse(bytes)?;
     let mut problems = file.problems;
@@ -114,8 +118,18 @@ pub fn load_safetensors_bytes<M: Module>(model: &mut M, bytes: &[u8]) -> Result<
     let expected_dtype = M::Elem::SAFETENSORS_DTYPE;
     let mut found: HashMap<&str, &Entry> =
         file.entries.iter().map(|e| (e.name.as_str(), e)).collect();
+    let mut rejected: Vec<Option<Rejected>> = file.rejected.into_iter().map(Some).collect();
     model.visit_params(None, &mut |name, dims, _| {
         let name = name.to_string();
+        if let Some(slot) = rejected
+            .iter_mut()
+            .find(|slot| slot.as_ref().is_some_and(|r| r.name == name))
+        {
+            // The tensor is in the file, so it is not also missing.
+            let entry = slot.take().expect("the slot was found non-empty");
+            problems.push(entry.problem_for_parameter(expected_dtype));
+            return;
+        }
         let Some(entry) = found.remove(name.as_str()) else {
             problems.push(Problem::Missing {
                 name,
@@ -139,6 +153,7 @@ pub fn load_safetensors_bytes<M: Module>(model: &mut M, bytes: &[u8]) -> Result<
             });
         }
     });
+    problems.extend(rejected.into_iter().flatten().map(|entry| entry.problem));
     let mut unexpected: Vec<&Entry> = found.into_values().collect();
     unexpected.sort_by_key(|entry| entry.data.start);
     for entry in unexpected {
@@ -343,13 +358,42 @@ struct Entry {
     name: String,
     dtype: String,
     shape: Vec<usize>,
-    data: std::ops::Range<usize>,
+    data: Range<usize>,
 }
 
-/// A parsed file: the well-formed entries, the data, and the problems found
-/// in the entries and their coverage of the data.
+/// A tensor's header entry that failed the checks of [`Entry`], with what
+/// could be read of it.
+struct Rejected {
+    name: String,
+    /// The declared dtype, when it is a string.
+    dtype: Option<String>,
+    problem: Problem,
+}
+
+impl Rejected {
+    /// Returns the problem to report for a parameter of dtype `expected`:
+    /// the wrong dtype when the entry declares another known dtype (its byte
+    /// length may then fit the model's dtype instead), and otherwise the
+    /// entry's own problem.
+    fn problem_for_parameter(self, expected: &'static str) -> Problem {
+        match self.dtype {
+            Some(found) if found != expected && dtype_size(&found).is_some() => {
+                Problem::WrongDtype {
+                    name: self.name,
+                    expected,
+                    found,
+                }
+            }
+            _ => self.problem,
+        }
+    }
+}
+
+/// A parsed file: the well-formed entries, the rejected ones, the data, and
+/// the problems found in the file's structure and its coverage of the data.
 struct File<'a> {
     entries: Vec<Entry>,
+    rejected: Vec<Rejected>,
     data: &'a [u8],
     problems: Vec<Problem>,
 }
@@ -382,6 +426,11 @@ fn parse(bytes: &[u8]) -> Result<File<'_>, Vec<Problem>> {
 
     let mut problems = Vec::new();
     let mut entries = Vec::new();
+    let mut rejected = Vec::new();
+    // The byte ranges of all entries with valid offsets, rejected ones
+    // included, so that a rejected tensor's bytes are not also reported as
+    // belonging to no tensor.
+    let mut ranges = Vec::new();
     for (name, value) in header.0 {
         if name == "__metadata__" {
             if let Err(reason) = check_metadata(&value) {
@@ -389,15 +438,23 @@ fn parse(bytes: &[u8]) -> Result<File<'_>, Vec<Problem>> {
             }
             continue;
         }
+        if let Some(range) = entry_range(&value, data.len()) {
+            ranges.push((name.clone(), range));
+        }
         match parse_entry(&name, &value, data.len()) {
             Ok(entry) => entries.push(entry),
-            Err(problem) => problems.push(problem),
+            Err(problem) => rejected.push(Rejected {
+                dtype: value.get("dtype").and_then(serde_json::Value::as_str).map(str::to_owned),
+                name,
+                problem,
+            }),
         }
     }
-    check_coverage(&entries, data.len(), &mut problems);
+    check_coverage(&ranges, data.len(), &mut problems);
 
     Ok(File {
         entries,
+        rejected,
         data,
         problems,
     })
@@ -516,33 +573,41 @@ fn unsigned_array(value: Option<&serde_json::Value>) -> Option<Vec<u64>> {
         .collect()
 }
 
-/// Checks that the entries cover the data exactly once: no two tensors
-/// share a byte and no byte belongs to no tensor.
-fn check_coverage(entries: &[Entry], data_len: usize, problems: &mut Vec<Problem>) {
-    let mut ranges: Vec<&Entry> = entries
-        .iter()
-        .filter(|entry| !entry.data.is_empty())
-        .collect();
-    ranges.sort_by_key(|entry| (entry.data.start, entry.data.end));
+/// Returns the byte range of an entry whose `data_offsets` are two integers
+/// with `start <= end <= data_len`, whatever else is wrong with the entry.
+fn entry_range(value: &serde_json::Value, data_len: usize) -> Option<Range<usize>> {
+    let offsets = unsigned_array(value.get("data_offsets"))?;
+    let [start, end] = offsets[..] else {
+        return None;
+    };
+    // `end <= data_len`, so both offsets fit in usize.
+    (start <= end && end <= data_len as u64).then_some(start as usize..end as usize)
+}
+
+/// Checks that the tensors' byte ranges cover the data exactly once: no two
+/// tensors share a byte and no byte belongs to no tensor.
+fn check_coverage(ranges: &[(String, Range<usize>)], data_len: usize, problems: &mut Vec<Problem>) {
+    let mut ranges: Vec<&(String, Range<usize>)> =
+        ranges.iter().filter(|(_, range)| !range.is_empty()).collect();
+    ranges.sort_by_key(|(_, range)| (range.start, range.end));
 
     let mut covered_to = 0;
-    let mut last: Option<&Entry> = None;
-    for entry in ranges {
-        if entry.data.start < covered_to {
-            let first = last.map_or_else(String::new, |last| last.name.clone());
+    let mut last: Option<&str> = None;
+    for (name, range) in ranges {
+        if range.start < covered_to {
             problems.push(Problem::Overlap {
-                first,
-                second: entry.name.clone(),
+                first: last.unwrap_or_default().to_owned(),
+                second: name.clone(),
             });
-        } else if entry.data.start > covered_to {
+        } else if range.start > covered_to {
             problems.push(Problem::UncoveredBytes {
                 start: covered_to as u64,
-                end: entry.data.start as u64,
+                end: range.start as u64,
             });
         }
-        if entry.data.end > covered_to {
-            covered_to = entry.data.end;
-            last = Some(entry);
+        if range.end > covered_to {
+            covered_to = range.end;
+            last = Some(name);
         }
     }
     if covered_to < data_len {

@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+use autograd::Float;
+
 use super::DataError;
 
 /// A parsed CSV file: the feature cells as numbers, row-major, and the label
@@ -37,20 +39,25 @@ impl Table {
 }
 
 /// Reads the file at `path` with [`parse`].
-pub(crate) fn read(path: &Path, label: &str, expected_features: usize) -> Result<Table, DataError> {
+pub(crate) fn read<E: Float>(
+    path: &Path,
+    label: &str,
+    expected_features: usize,
+) -> Result<Table, DataError> {
     let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(path, &text, label, expected_features)
+    parse::<E>(path, &text, label, expected_features)
 }
 
 /// Parses CSV text whose header row names the columns.
 ///
 /// `path` is used only in error messages. Blank lines are skipped but still
 /// counted, cells are trimmed of surrounding whitespace, `\r\n` line ends and
-/// a leading UTF-8 byte order mark are accepted.
-pub(crate) fn parse(
+/// a leading UTF-8 byte order mark are accepted. Every feature cell must be
+/// a finite number of the element type `E`, checked by [`parse_element`].
+pub(crate) fn parse<E: Float>(
     path: &Path,
     text: &str,
     label: &str,
@@ -133,8 +140,7 @@ pub(crate) fn parse(
                     line: line_number,
                 });
             } else {
-                features
-                    .push(parse_number(cell).ok_or_else(|| cell_error(index).non_numeric(cell))?);
+                features.push(parse_element::<E>(cell, &cell_error(index))?);
             }
         }
     }
@@ -202,6 +208,23 @@ pub(crate) fn parse_number(cell: &str) -> Option<f64> {
     cell.parse::<f64>().ok().filter(|value| value.is_finite())
 }
 
+/// Parses a numeric cell that becomes an element of type `E`.
+///
+/// The value must be finite in `E` too: `1e40` is a finite `f64` but
+/// rounds to infinity as an `f32`, so it is rejected for an `f32` data set.
+/// A value too small for `E` rounds to zero or to a subnormal number, as
+/// NumPy's and PyTorch's conversions do, and is accepted.
+pub(crate) fn parse_element<E: Float>(
+    cell: &str,
+    position: &CellPosition<'_>,
+) -> Result<f64, DataError> {
+    let value = parse_number(cell).ok_or_else(|| position.non_numeric(cell))?;
+    if !E::from_f64(value).is_finite() {
+        return Err(position.out_of_range(cell, E::DTYPE));
+    }
+    Ok(value)
+}
+
 /// The position of one cell, for building the errors about it.
 pub(crate) struct CellPosition<'a> {
     pub path: &'a Path,
@@ -227,6 +250,17 @@ impl CellPosition<'_> {
             column: self.column,
             name: self.name.to_string(),
             cell: cell.to_string(),
+        }
+    }
+
+    fn out_of_range(&self, cell: &str, dtype: &'static str) -> DataError {
+        DataError::OutOfRange {
+            path: self.path.to_path_buf(),
+            line: self.line,
+            column: self.column,
+            name: self.name.to_string(),
+            cell: cell.to_string(),
+            dtype,
         }
     }
 }

@@ -97,6 +97,18 @@ pub enum DataError {
         name: String,
         cell: String,
     },
+
+    /// A feature cell (or a regression target) is a finite number that is
+    /// infinite in the data set's element type, such as `1e40` for `f32`.
+    OutOfRange {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        name: String,
+        cell: String,
+        /// The element type, as PyTorch names it (`float32`).
+        dtype: &'static str,
+    },
 }
 
 impl fmt::Display for DataError {
@@ -204,6 +216,19 @@ impl fmt::Display for DataError {
             } => write!(
                 f,
                 "{}:{line}: column {column} (`{name}`) contains `{cell}`, which is not a finite number",
+                path.display()
+            ),
+            DataError::OutOfRange {
+                path,
+                line,
+                column,
+                name,
+                cell,
+                dtype,
+            } => write!(
+                f,
+                "{}:{line}: column {column} (`{name}`) contains `{cell}`, which is out of range \
+                 for the element type {dtype}; scale the column or load the data set as float64",
                 path.display()
             ),
         }

@@ -3,7 +3,7 @@
 
 use autograd::{Float, NoGrad, Rank0, Shape, Storage, Tensor};
 
-use super::{Mean, Reduction};
+use super::{LossTarget, Mean, Reduction};
 
 /// PyTorch clamps each logarithm of the binary cross entropy at -100, so a
 /// probability of exactly 0 or 1 gives a finite loss.

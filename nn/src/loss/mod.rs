@@ -23,7 +23,8 @@
 //!
 //! let pred: Tensor<Rank1<U4>> = Tensor::zeros();
 //! let target: Tensor<Rank2<U4, U1>> = Tensor::zeros();
-//! let loss = nn::loss::mse_loss(&pred, &target); // expected `Rank1<U4>`, found `Rank2<U4, U1>`
+//! // error: the loss target's shape, element type or device differs from the prediction's
+//! let loss = nn::loss::mse_loss(&pred, &target);
 //! ```
 //!
 //! | this crate | PyTorch |
@@ -52,15 +53,16 @@ macro_rules! elementwise_loss {
     ) => {
         $(#[$doc])*
         #[track_caller]
-        pub fn $name<S, E, D>(
+        pub fn $name<S, E, D, T>(
             pred: &Tensor<S, E, D>,
-            target: &Tensor<S, E, D>,
+            target: &T,
             $($param: E,)*
         ) -> Tensor<Rank0, E, D>
         where
             S: Shape,
             E: Float,
             D: Storage<S, E> + Storage<Rank0, E>,
+            T: LossTarget<S, E, D>,
         {
             $with(pred, target, $($param,)* Mean)
         }
@@ -69,9 +71,9 @@ macro_rules! elementwise_loss {
                          one pullback for the prediction and one for the target.")]
         #[allow(clippy::type_complexity)]
         #[track_caller]
-        pub fn $vjp<S, E, D>(
+        pub fn $vjp<S, E, D, T>(
             pred: &Tensor<S, E, D>,
-            target: &Tensor<S, E, D>,
+            target: &T,
             $($param: E,)*
         ) -> (
             Tensor<Rank0, E, D>,
@@ -85,6 +87,7 @@ macro_rules! elementwise_loss {
             S: Shape,
             E: Float,
             D: Storage<S, E> + Storage<Rank0, E>,
+            T: LossTarget<S, E, D>,
         {
             let (loss, (pullback_pred, pullback_target, $($param,)* _)) =
                 $with_vjp(pred, target, $($param,)* Mean);
@@ -94,9 +97,9 @@ macro_rules! elementwise_loss {
         #[doc = concat!("[`", stringify!($name), "`] with the reduction chosen by type: \
                          [`Mean`](crate::loss::Mean), [`Sum`](crate::loss::Sum) or [`NoReduction`](crate::loss::NoReduction).")]
         #[track_caller]
-        pub fn $with<S, E, D, R>(
+        pub fn $with<S, E, D, T, R>(
             pred: &Tensor<S, E, D>,
-            target: &Tensor<S, E, D>,
+            target: &T,
             $($param: E,)*
             reduction: R,
         ) -> R::Output
@@ -105,7 +108,9 @@ macro_rules! elementwise_loss {
             E: Float,
             D: Storage<S, E>,
             R: Reduction<S, E, D>,
+            T: LossTarget<S, E, D>,
         {
+            let target = target.as_target();
             ($check)(pred);
             reduction.reduce(super::elementwise_losses(stringify!($name), pred, target, $loss))
         }
@@ -113,9 +118,9 @@ macro_rules! elementwise_loss {
         #[doc = concat!("The VJP form of [`", stringify!($with), "`].")]
         #[allow(clippy::type_complexity)]
         #[track_caller]
-        pub fn $with_vjp<S, E, D, R>(
+        pub fn $with_vjp<S, E, D, T, R>(
             pred: &Tensor<S, E, D>,
-            target: &Tensor<S, E, D>,
+            target: &T,
             $($param: E,)*
             reduction: R,
         ) -> (
@@ -132,7 +137,9 @@ macro_rules! elementwise_loss {
             E: Float,
             D: Storage<S, E>,
             R: Reduction<S, E, D>,
+            T: LossTarget<S, E, D>,
         {
+            let target = target.as_target();
             ($check)(pred);
             let (loss, (pullback_pred, pullback_target)) = super::elementwise_loss_vjp(
                 stringify!($name),
@@ -173,6 +180,32 @@ pub use regression::{
 };
 
 use autograd::{Float, Shape, Storage, Tensor};
+
+/// The type of a loss target for a prediction of type `Tensor<S, E, D>`:
+/// implemented only for that same tensor type.
+///
+/// The losses take the target as `&T` with `T: LossTarget<S, E, D>` instead
+/// of `&Tensor<S, E, D>` so that a target of another shape is reported by
+/// this trait's message instead of as mismatched types. A target built in
+/// place, such as `&Tensor::zeros()`, still gets its shape from the
+/// prediction.
+#[diagnostic::on_unimplemented(
+    message = "the loss target's shape, element type or device differs from the prediction's",
+    label = "expected a target of the same tensor type as the prediction",
+    note = "losses compare the prediction and the target element by element and never \
+            broadcast: give the target the prediction's shape (for example, reshape a \
+            `[N, 1]` target to `[N]` with `.reshape()`), element type (`.cast()`) and device"
+)]
+pub trait LossTarget<S: Shape, E: Float, D: Storage<S, E>> {
+    /// Returns the target as the prediction's tensor type (it is that type already).
+    fn as_target(&self) -> &Tensor<S, E, D>;
+}
+
+impl<S: Shape, E: Float, D: Storage<S, E>> LossTarget<S, E, D> for Tensor<S, E, D> {
+    fn as_target(&self) -> &Tensor<S, E, D> {
+        self
+    }
+}
 
 /// Computes the loss of each element of `pred` against the same element of `target`,
 /// with its reduction and pullbacks.

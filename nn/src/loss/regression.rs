@@ -2,7 +2,7 @@
 
 use autograd::{Float, NoGrad, Rank0, Shape, Storage, Tensor};
 
-use super::{sign, Mean, Reduction};
+use super::{sign, LossTarget, Mean, Reduction};
 
 elementwise_loss! {
     /// Mean squared error, `mean((pred - target)²)`, as PyTorch's `F.mse_loss`.

@@ -3,7 +3,7 @@
 
 use autograd::{Float, Module};
 
-use super::{check_has_params, check_hyperparameter, Optimizer};
+use super::{check_has_params, check_hyperparameter, GradientsOf, Optimizer};
 
 /// Hyperparameters of [`Adam`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -195,8 +195,8 @@ impl<M: Module> Adam<M> {
 impl<M: Module> Optimizer for Adam<M> {
     type Model = M;
 
-    fn step(&mut self, model: &mut M, grads: M::Grads) {
-        self.moments.step(model, grads)
+    fn step<G: GradientsOf<M>>(&mut self, model: &mut M, grads: G) {
+        self.moments.step(model, grads.into_grads())
     }
 
     fn lr(&self) -> f64 {
@@ -246,8 +246,8 @@ impl<M: Module> AdamW<M> {
 impl<M: Module> Optimizer for AdamW<M> {
     type Model = M;
 
-    fn step(&mut self, model: &mut M, grads: M::Grads) {
-        self.moments.step(model, grads)
+    fn step<G: GradientsOf<M>>(&mut self, model: &mut M, grads: G) {
+        self.moments.step(model, grads.into_grads())
     }
 
     fn lr(&self) -> f64 {

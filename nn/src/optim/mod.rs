@@ -26,7 +26,9 @@
 //! let mut model: Param<Tensor<Rank1<U2>>> = Param::new(Tensor::zeros());
 //! let mut sgd = Sgd::new(&model, SgdConfig::default());
 //! let grads_of_another_model: Tensor<Rank1<U3>> = Tensor::zeros();
-//! sgd.step(&mut model, grads_of_another_model); // expected `Rank1<U2>`, found `Rank1<U3>`
+//! // error: the optimizer of `Param<Tensor<Rank1<..>>>` was handed `Tensor<Rank1<..>>`,
+//! // which is not the gradient type of `Param<Tensor<Rank1<..>>>`
+//! sgd.step(&mut model, grads_of_another_model);
 //! ```
 //!
 //! Hyperparameters are `f64`, as Python floats are in PyTorch, and are
@@ -62,13 +64,45 @@ pub trait Optimizer {
     type Model: Module;
 
     /// Updates the model's parameters from its gradients, consuming them.
-    fn step(&mut self, model: &mut Self::Model, grads: <Self::Model as Module>::Grads);
+    ///
+    /// `grads` has the model's own gradient type, `<Self::Model as
+    /// Module>::Grads`: that is the only type implementing
+    /// [`GradientsOf<Self::Model>`], a bound that gives the error for another
+    /// model's gradients a readable message.
+    fn step<G: GradientsOf<Self::Model>>(&mut self, model: &mut Self::Model, grads: G);
 
     /// The learning rate of the next step.
     fn lr(&self) -> f64;
 
     /// Sets the learning rate of the next steps (schedulers call this).
     fn set_lr(&mut self, lr: f64);
+}
+
+/// The gradient type of the model type `M`: implemented only for
+/// `<M as Module>::Grads`, so [`Optimizer::step`] takes nothing else.
+///
+/// A `G` that is not `M::Grads` fails the impl's `M: Module<Grads = G>`
+/// bound, and `do_not_recommend` makes rustc report that as this trait's
+/// message instead of a type mismatch of the associated type. A gradient
+/// value built in place, as in `sgd.step(&mut model, Tensor::ones())`, still
+/// gets its type from the model.
+#[diagnostic::on_unimplemented(
+    message = "the optimizer of `{M}` was handed `{Self}`, which is not the gradient type of `{M}`",
+    label = "expected `<{M} as Module>::Grads`",
+    note = "an optimizer updates one model type: pass the gradients that this model's own \
+            `_grad` or `_vjp` form returned (a derived model `Net` has gradients of type \
+            `NetGrads`)"
+)]
+pub trait GradientsOf<M: Module> {
+    /// Returns the value as the model's gradient type (it is that type already).
+    fn into_grads(self) -> M::Grads;
+}
+
+#[diagnostic::do_not_recommend]
+impl<M: Module<Grads = G>, G> GradientsOf<M> for G {
+    fn into_grads(self) -> G {
+        self
+    }
 }
 
 /// Panics when the model has no parameters, as PyTorch raises

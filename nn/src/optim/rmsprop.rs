@@ -3,7 +3,7 @@
 
 use autograd::{Float, Module};
 
-use super::{check_has_params, check_hyperparameter, Optimizer};
+use super::{check_has_params, check_hyperparameter, GradientsOf, Optimizer};
 
 /// Hyperparameters of [`RmsProp`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -90,7 +90,8 @@ impl<M: Module> RmsProp<M> {
 impl<M: Module> Optimizer for RmsProp<M> {
     type Model = M;
 
-    fn step(&mut self, model: &mut M, grads: M::Grads) {
+    fn step<G: GradientsOf<M>>(&mut self, model: &mut M, grads: G) {
+        let grads = grads.into_grads();
         let c = self.config;
         let e = <M::Elem as Float>::from_f64;
         let (lr, alpha, one_minus_alpha) = (e(c.lr), e(c.alpha), e(1.0 - c.alpha));

@@ -3,7 +3,7 @@
 
 use autograd::{Float, Module};
 
-use super::{check_has_params, check_hyperparameter, Optimizer};
+use super::{check_has_params, check_hyperparameter, GradientsOf, Optimizer};
 
 /// Hyperparameters of [`Sgd`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -89,7 +89,8 @@ impl<M: Module> Sgd<M> {
 impl<M: Module> Optimizer for Sgd<M> {
     type Model = M;
 
-    fn step(&mut self, model: &mut M, grads: M::Grads) {
+    fn step<G: GradientsOf<M>>(&mut self, model: &mut M, grads: G) {
+        let grads = grads.into_grads();
         let c = self.config;
         let e = <M::Elem as Float>::from_f64;
         let (lr, weight_decay) = (e(c.lr), e(c.weight_decay));
