@@ -193,12 +193,7 @@ impl<C: PartialEq + Clone, R: Clone> SharedChain<C, R> {
                 }
             }
             let result = run_chain(cotangent.clone());
-            // Store the result only while the other pullback exists to use
-            // it; generated code drops the pullback of an argument whose
-            // gradient it skips.
-            if std::sync::Arc::strong_count(slot) > 1 {
-                *lock() = Some((cotangent.clone(), result.clone()));
-            }
+            *lock() = Some((cotangent.clone(), result.clone()));
             return result;
         }
         run_chain(cotangent.clone())
