@@ -1,13 +1,10 @@
 //! Layers: values derived by hand, gradients checked against finite
 //! differences in f64, PyTorch reprs, and a training step on each device.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
 use autograd::typenum::{U1, U2, U3, U4, U5, U6, U8};
 use autograd::{
-    gradcheck, Cpu, Dyn, GradcheckOptions, Inline, Module, Need, Pullbacks, Rank1, Rank2, Rank3,
-    Rank4, Rng, StaticModule, Tensor,
+    gradcheck, Cpu, Dyn, GradcheckOptions, Inline, Module, Rank1, Rank2, Rank3, Rank4, Rng,
+    StaticModule, Tensor,
 };
 use nn::layers::*;
 use nn::loss::{mse_loss, mse_loss_vjp};
@@ -525,97 +522,4 @@ fn tuple_forward_train_gradcheck() {
         options(),
     )
     .unwrap();
-}
-
-/// A linear layer that counts how often its input pullback runs.
-#[derive(autograd::Module)]
-struct CountingLinear {
-    layer: Linear<U3, U3, f64>,
-    #[module(skip)]
-    input_pullback_runs: Arc<AtomicUsize>,
-}
-
-impl Forward<Tensor<Rank2<U2, U3>, f64>> for CountingLinear {
-    type Output = Tensor<Rank2<U2, U3>, f64>;
-
-    fn forward(&self, x: &Tensor<Rank2<U2, U3>, f64>) -> Self::Output {
-        self.layer.forward(x)
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn forward_vjp(
-        &self,
-        x: &Tensor<Rank2<U2, U3>, f64>,
-    ) -> (
-        Self::Output,
-        (
-            impl FnOnce(Self::Output) -> CountingLinearGrads + Clone + use<>,
-            impl FnOnce(Self::Output) -> Tensor<Rank2<U2, U3>, f64> + Clone + use<>,
-        ),
-    ) {
-        let (y, (pullback_layer, pullback_input)) = self.layer.forward_vjp(x);
-        let runs = Arc::clone(&self.input_pullback_runs);
-        let pullback_params = move |cotangent| CountingLinearGrads { layer: pullback_layer(cotangent) };
-        let pullback_input = move |cotangent| {
-            runs.fetch_add(1, Ordering::SeqCst);
-            pullback_input(cotangent)
-        };
-        (y, (pullback_params, pullback_input))
-    }
-}
-
-type CountingMlp = (Linear<U3, U3, f64>, CountingLinear, CountingLinear);
-
-fn counting_mlp(runs: &Arc<AtomicUsize>) -> CountingMlp {
-    let mut rng = Rng::seed_from_u64(26);
-    let first = Linear::new(&mut rng);
-    let second = CountingLinear { layer: Linear::new(&mut rng), input_pullback_runs: Arc::clone(runs) };
-    let third = CountingLinear { layer: Linear::new(&mut rng), input_pullback_runs: Arc::clone(runs) };
-    (first, second, third)
-}
-
-/// Collects every element of every leaf, in order.
-fn leaves<T: autograd::Leaves<f64>>(value: &T) -> Vec<f64> {
-    let mut elements = Vec::new();
-    value.visit_leaves(&mut |leaf| elements.extend_from_slice(leaf));
-    elements
-}
-
-#[test]
-fn tuple_input_pullbacks_run_once() {
-    let runs = Arc::new(AtomicUsize::new(0));
-    let model = counting_mlp(&runs);
-    let x: Tensor<Rank2<U2, U3>, f64> = Tensor::randn(&mut Rng::seed_from_u64(27));
-    let cotangent: Tensor<Rank2<U2, U3>, f64> = Tensor::randn(&mut Rng::seed_from_u64(28));
-
-    // As `#[differentiable]` code calls them: both pullbacks, one cotangent.
-    let (_, pullbacks) = model.forward_vjp(&x);
-    let (grads, dx) = Pullbacks::pull(pullbacks, cotangent.clone(), (Need, Need));
-
-    // The input pullbacks of items 1 and 2 ran once each, not twice.
-    assert_eq!(runs.load(Ordering::SeqCst), 2);
-
-    // The results equal those of each pullback called on its own.
-    let (_, (pullback_params, _)) = model.forward_vjp(&x);
-    assert_eq!(leaves(&grads), leaves(&pullback_params(cotangent.clone())));
-    let (_, (_, pullback_input)) = model.forward_vjp(&x);
-    assert_eq!(dx, pullback_input(cotangent));
-}
-
-#[test]
-fn tuple_pullbacks_differing_cotangents() {
-    let runs = Arc::new(AtomicUsize::new(0));
-    let model = counting_mlp(&runs);
-    let x: Tensor<Rank2<U2, U3>, f64> = Tensor::randn(&mut Rng::seed_from_u64(29));
-    let first: Tensor<Rank2<U2, U3>, f64> = Tensor::randn(&mut Rng::seed_from_u64(30));
-    let second: Tensor<Rank2<U2, U3>, f64> = Tensor::randn(&mut Rng::seed_from_u64(31));
-
-    let (_, (pullback_params, pullback_input)) = model.forward_vjp(&x);
-    let grads = pullback_params(first.clone());
-    let dx = pullback_input(second.clone());
-
-    let (_, (expected_params, _)) = model.forward_vjp(&x);
-    assert_eq!(leaves(&grads), leaves(&expected_params(first)));
-    let (_, (_, expected_input)) = model.forward_vjp(&x);
-    assert_eq!(dx, expected_input(second));
 }

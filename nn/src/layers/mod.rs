@@ -116,12 +116,8 @@ use autograd::{Differentiable, Module, NoGrad, Rng};
 /// later layer to both of its own pullbacks. For training with [`Dropout`],
 /// use [`ForwardTrain`], which also takes the random number generator.
 ///
-/// When both pullbacks of a tuple are called with equal cotangents, the input
-/// pullbacks of its later layers run once, shared by the two, if the output
-/// is a heap value (a `Cpu` tensor) and `std` is enabled.
-///
-/// NOTE: with `Inline` tensors or without `std`, the input pullbacks of the
-/// later layers run once for each of the tuple's two pullbacks.
+/// NOTE: when both pullbacks of a tuple are called, the input pullbacks of
+/// its later layers run twice, once for each.
 ///
 /// One training step of a two-layer network:
 ///
