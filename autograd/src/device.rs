@@ -36,6 +36,12 @@ pub trait Storage<S: Shape, E: Float>: Device {
 
     /// The elements for writing; on `Cpu` this copies a shared buffer first.
     fn as_mut_slice(buf: &mut Self::Buf) -> &mut [E];
+
+    /// A copy of the buffer (on `Cpu`, another handle to the same one).
+    #[inline]
+    fn clone_buf(buf: &Self::Buf) -> Self::Buf {
+        buf.clone()
+    }
 }
 
 /// The heap device: no size limit, O(1) clones, copy on write.
@@ -96,5 +102,16 @@ impl<S: InlineShape, E: Float> Storage<S, E> for Inline {
 
     fn as_mut_slice(buf: &mut Self::Buf) -> &mut [E] {
         buf.as_mut_slice()
+    }
+
+    /// A bitwise copy. `GenericArray`'s own `clone` goes element by element
+    /// through `map`, which the optimizer does not always inline, and the
+    /// inline device clones a cotangent or a saved value in most pullbacks.
+    #[inline]
+    fn clone_buf(buf: &Self::Buf) -> Self::Buf {
+        // SAFETY: `E: Float` is `Copy` and a `GenericArray` is a plain array
+        // of its elements, so the bits are a valid value of their own and
+        // neither copy owns anything the other could drop.
+        unsafe { core::ptr::read(buf) }
     }
 }

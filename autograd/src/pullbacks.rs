@@ -120,9 +120,13 @@ impl<P, C> Slot<P, C> for Skip {
 /// after inlining, so the choice costs nothing.
 #[inline]
 fn hand_out<C: Clone>(cotangent: &mut Option<C>, remaining: &mut usize) -> C {
+    const RAN_TWICE: &str = "a pullback slot ran more often than its mask says";
     *remaining -= 1;
-    let taken = if *remaining == 0 { cotangent.take() } else { cotangent.clone() };
-    taken.expect("a pullback slot ran more often than its mask says")
+    if *remaining == 0 {
+        cotangent.take().expect(RAN_TWICE)
+    } else {
+        cotangent.as_ref().expect(RAN_TWICE).clone()
+    }
 }
 
 /// Tuples of per-argument pullbacks: each slot that runs gets the cotangent

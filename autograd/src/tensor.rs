@@ -63,10 +63,11 @@ impl fmt::Display for ShapeError {
 impl std::error::Error for ShapeError {}
 
 impl<S: Shape, E: Float, D: Storage<S, E>> Clone for Tensor<S, E, D> {
+    #[inline]
     fn clone(&self) -> Self {
         Tensor {
             shape: self.shape,
-            buf: self.buf.clone(),
+            buf: D::clone_buf(&self.buf),
         }
     }
 }

@@ -45,7 +45,10 @@ impl Emitter<'_> {
             let Some(var) = seed.var.filter(|v| self.vars[*v].active) else { continue };
             let slot = self.slot(var);
             let cotangent = &seed.cotangent;
-            if !declared.insert(var) {
+            if self.targets.contains_key(&var) {
+                declared.insert(var);
+                tokens.extend(self.add_to(var, cotangent.clone(), true));
+            } else if !declared.insert(var) {
                 tokens.extend(quote!(::autograd::Accumulate::accumulate(&mut #slot, #cotangent);));
             } else if let (true, Some(present)) = (direct.contains(&var), &seed.present) {
                 tokens.extend(quote!(let #slot = #present;));
@@ -54,7 +57,7 @@ impl Emitter<'_> {
             }
         }
         for var in &slots {
-            if declared.insert(*var) && !direct.contains(var) {
+            if declared.insert(*var) && !direct.contains(var) && !self.targets.contains_key(var) {
                 let slot = self.slot(*var);
                 tokens.extend(quote!(let mut #slot = None;));
             }
@@ -147,8 +150,8 @@ impl Emitter<'_> {
                 if !slots.contains(var) {
                     return quote!();
                 }
-                let (slot, source_slot) = (self.slot(*var), self.slot(*source));
-                quote!(::autograd::Accumulate::accumulate(&mut #source_slot, #slot);)
+                let slot = self.slot(*var);
+                self.add_to(*source, quote!(#slot), true)
             }
             Stmt::Tuple { var, elems } => {
                 if !slots.contains(var) {
@@ -169,8 +172,7 @@ impl Emitter<'_> {
                 let slot = self.slot(*var);
                 let accumulate = fields.iter().filter_map(|(field, value)| {
                     let target = value.var.filter(|v| self.vars[*v].active)?;
-                    let target_slot = self.slot(target);
-                    Some(quote!(::autograd::accumulate_into(&mut #target_slot, grad.#field);))
+                    Some(self.add_to(target, quote!(grad.#field), false))
                 });
                 quote! {
                     if let Some(grad) = #slot {
@@ -182,7 +184,6 @@ impl Emitter<'_> {
                 let Some(source) = source.var.filter(|v| self.vars[*v].active) else {
                     return quote!();
                 };
-                let source_slot = self.slot(source);
                 let parts = elems.iter().map(|v| {
                     let saved = self.saved(*v);
                     if slots.contains(v) {
@@ -193,9 +194,10 @@ impl Emitter<'_> {
                     }
                 });
                 let partial = format_ident!("d_{}", self.name(source));
+                let add = self.add_to(source, quote!(#partial), false);
                 quote! {
                     let #partial = (#(#parts,)*);
-                    ::autograd::accumulate_into(&mut #source_slot, #partial);
+                    #add
                 }
             }
             Stmt::Branch { arms, inputs, outputs, pullback, .. } => {
@@ -213,10 +215,7 @@ impl Emitter<'_> {
                     quote!(#pattern => pullback(#(#cotangents),*),)
                 });
                 let partials: Vec<Ident> = inputs.iter().map(|v| format_ident!("d_{}", self.name(*v))).collect();
-                let accumulate = inputs.iter().zip(&partials).map(|(v, d)| {
-                    let slot = self.slot(*v);
-                    quote!(::autograd::Accumulate::accumulate(&mut #slot, #d);)
-                });
+                let accumulate = inputs.iter().zip(&partials).map(|(v, d)| self.add_to(*v, quote!(#d), true));
                 quote! {
                     let (#(#partials,)*) = match #pullback { #(#match_arms)* };
                     #(#accumulate)*
@@ -237,14 +236,11 @@ impl Emitter<'_> {
                 });
                 let carried_partials: Vec<Ident> = active.iter().map(|c| format_ident!("d_{}", self.name(c.start))).collect();
                 let input_partials: Vec<Ident> = inputs.iter().map(|v| format_ident!("d_{}", self.name(*v))).collect();
-                let accumulate_inputs = inputs.iter().zip(&input_partials).map(|(v, d)| {
-                    let slot = self.slot(*v);
-                    quote!(::autograd::Accumulate::accumulate(&mut #slot, #d);)
-                });
+                let accumulate_inputs: Vec<TokenStream> =
+                    inputs.iter().zip(&input_partials).map(|(v, d)| self.add_to(*v, quote!(#d), true)).collect();
                 let accumulate_before = active.iter().zip(&carries).filter_map(|(c, carry)| {
                     let before = c.before.var.filter(|v| self.vars[*v].active)?;
-                    let slot = self.slot(before);
-                    Some(quote!(::autograd::Accumulate::accumulate(&mut #slot, #carry);))
+                    Some(self.add_to(before, quote!(#carry), true))
                 });
                 let recorded = quote!(::core::iter::IntoIterator::into_iter(#pullbacks));
                 let recorded = match count {
@@ -286,14 +282,15 @@ impl Emitter<'_> {
             let Some(target) = operand.var.filter(|v| self.vars[*v].active) else {
                 return quote!();
             };
-            let target_slot = self.slot(target);
             if direct.contains(&target) {
+                let target_slot = self.slot(target);
                 return run(quote!(let #target_slot = #pullback(grad);));
             }
             let partial = format_ident!("d_{}", self.name(target));
+            let add = self.add_to(target, quote!(#partial), false);
             return run(quote! {
                 let #partial = #pullback(grad);
-                ::autograd::accumulate_into(&mut #target_slot, #partial);
+                #add
             });
         }
         let mask = self.mask(call);
@@ -310,6 +307,28 @@ impl Emitter<'_> {
             let (#(#pattern,)*) = ::autograd::Pullbacks::pull(#pullback, grad, #mask);
             #accumulate
         })
+    }
+
+    /// Adds `grad` (an `Option` of a gradient when `optional`) to the slot
+    /// of `var`, or straight into the receiver's parts when `var` is a field
+    /// read at the top level of the body.
+    fn add_to(&self, var: VarId, grad: TokenStream, optional: bool) -> TokenStream {
+        match (self.targets.get(&var), optional) {
+            (Some(target), true) => quote! {
+                if let Some(grad) = #grad {
+                    ::autograd::AddGrad::add_grad(&mut #target, grad);
+                }
+            },
+            (Some(target), false) => quote!(::autograd::AddGrad::add_grad(&mut #target, #grad);),
+            (None, true) => {
+                let slot = self.slot(var);
+                quote!(::autograd::Accumulate::accumulate(&mut #slot, #grad);)
+            }
+            (None, false) => {
+                let slot = self.slot(var);
+                quote!(::autograd::accumulate_into(&mut #slot, #grad);)
+            }
+        }
     }
 
     /// `(Need, Skip, ..)`: which operands of a call get a gradient.
@@ -350,7 +369,7 @@ impl Emitter<'_> {
             used.push(name.clone());
             let partial = Ident::new(&name, proc_macro2::Span::call_site());
             pattern.push(quote!(#partial));
-            accumulate.extend(quote!(::autograd::accumulate_into(&mut #slot, #partial);));
+            accumulate.extend(self.add_to(var, quote!(#partial), false));
         }
         (pattern, accumulate)
     }

@@ -75,7 +75,6 @@ fn forward_vjp(
         let mut grad_output = Some(cotangent);
         let mut grad_self = None;
         let mut grad_x = None;
-        let mut grad_self_layer = None;
         let mut grad_forward = None;
         let mut grad_h = None;
         let (d_x, d_h) = match if_pullback {
@@ -98,14 +97,11 @@ fn forward_vjp(
                 grad,
                 (::autograd::Need, ::autograd::Need),
             );
-            ::autograd::accumulate_into(&mut grad_self_layer, d_self_layer);
+            ::autograd::AddGrad::add_grad(&mut self_parts.layer, d_self_layer);
             ::autograd::accumulate_into(&mut grad_x, d_x);
         }
         if let Some(grad) = grad_self {
             ::autograd::AddGrad::add_grad(&mut self_parts, grad);
-        }
-        if let Some(grad) = grad_self_layer {
-            ::autograd::AddGrad::add_grad(&mut self_parts.layer, grad);
         }
         let grad_self = <Self as ::autograd::GradParts>::assemble(self_parts);
         let grad_x = ::autograd::grad_or_zero(grad_x, &x_saved);

@@ -58,8 +58,6 @@ fn loss_vjp(
     {
         let grad_output = cotangent;
         let mut grad_self = None;
-        let mut grad_self_weight = None;
-        let mut grad_self_bias = None;
         let (grad_prediction, _) = ::autograd::Pullbacks::pull(
             output_pullback,
             grad_output,
@@ -75,21 +73,15 @@ fn loss_vjp(
             grad_z,
             (::autograd::Need, ::autograd::Need),
         );
-        ::autograd::accumulate_into(&mut grad_self_bias, d_self_bias);
+        ::autograd::AddGrad::add_grad(&mut self_parts.bias, d_self_bias);
         let (d_self_weight, _) = ::autograd::Pullbacks::pull(
             dot_pullback,
             grad_dot,
             (::autograd::Need, ::autograd::Skip),
         );
-        ::autograd::accumulate_into(&mut grad_self_weight, d_self_weight);
+        ::autograd::AddGrad::add_grad(&mut self_parts.weight, d_self_weight);
         if let Some(grad) = grad_self {
             ::autograd::AddGrad::add_grad(&mut self_parts, grad);
-        }
-        if let Some(grad) = grad_self_weight {
-            ::autograd::AddGrad::add_grad(&mut self_parts.weight, grad);
-        }
-        if let Some(grad) = grad_self_bias {
-            ::autograd::AddGrad::add_grad(&mut self_parts.bias, grad);
         }
         let grad_self = <Self as ::autograd::GradParts>::assemble(self_parts);
         (grad_self, ::autograd::NoGrad, ::autograd::NoGrad)
