@@ -1040,7 +1040,7 @@ fn rewrite_match(match_expr: &syn::ExprMatch, rest: &[syn::Stmt]) -> Option<syn:
             body => vec![syn::Stmt::Expr(body.clone(), None)],
         };
         let block = syn::Block { brace_token: Default::default(), stmts: continue_arm(&stmts, rest)? };
-        arm.body = Box::new(syn::parse_quote!(#block));
+        *arm.body = syn::parse_quote!(#block);
         arm.comma = Some(Default::default());
     }
     Some(rewritten)
