@@ -262,6 +262,8 @@ impl Emitter<'_> {
         let mut finals = TokenStream::new();
         let mut results = Vec::new();
         let mut targets = HashMap::new();
+        let used = analysis::used_vars(block);
+        let mut whole_unused = Vec::new();
         let differentiated: Vec<VarId> = args
             .iter()
             .zip(inputs)
@@ -289,11 +291,17 @@ impl Emitter<'_> {
             if name == "self" || !fields.is_empty() {
                 let parts = format_ident!("{}_parts", name);
                 saves.extend(quote!(let mut #parts = ::autograd::GradParts::grad_parts(#by_ref);));
-                finals.extend(quote! {
-                    if let Some(grad) = #slot {
-                        ::autograd::AddGrad::add_grad(&mut #parts, grad);
-                    }
-                });
+                // The argument's own slot collects uses of it as a whole
+                // (`self.hidden(x)`); a body that only reads its fields has none.
+                if used.contains(&var) {
+                    finals.extend(quote! {
+                        if let Some(grad) = #slot {
+                            ::autograd::AddGrad::add_grad(&mut #parts, grad);
+                        }
+                    });
+                } else {
+                    whole_unused.push(var);
+                }
                 for (field_var, path) in fields {
                     targets.insert(field_var, quote!(#parts #(.#path)*));
                 }
@@ -306,7 +314,7 @@ impl Emitter<'_> {
             results.push(slot.into_token_stream());
         }
 
-        let mut keep = differentiated.clone();
+        let mut keep: Vec<VarId> = differentiated.iter().copied().filter(|v| !whole_unused.contains(v)).collect();
         for (id, var) in self.vars.iter().enumerate() {
             if matches!(var.origin, Origin::Field { root, .. } if differentiated.contains(&root)) {
                 keep.push(id);

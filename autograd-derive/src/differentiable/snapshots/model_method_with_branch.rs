@@ -73,7 +73,6 @@ fn forward_vjp(
         cotangent: <Tensor<Rank1<U3>> as ::autograd::Differentiable>::Grad|
     {
         let mut grad_output = Some(cotangent);
-        let mut grad_self = None;
         let mut grad_x = None;
         let mut grad_forward = None;
         let mut grad_h = None;
@@ -99,9 +98,6 @@ fn forward_vjp(
             );
             ::autograd::AddGrad::add_grad(&mut self_parts.layer, d_self_layer);
             ::autograd::accumulate_into(&mut grad_x, d_x);
-        }
-        if let Some(grad) = grad_self {
-            ::autograd::AddGrad::add_grad(&mut self_parts, grad);
         }
         let grad_self = <Self as ::autograd::GradParts>::assemble(self_parts);
         let grad_x = ::autograd::grad_or_zero(grad_x, &x_saved);

@@ -57,7 +57,6 @@ fn loss_vjp(
         cotangent: <Tensor<Rank0, f32, D> as ::autograd::Differentiable>::Grad|
     {
         let grad_output = cotangent;
-        let mut grad_self = None;
         let (grad_prediction, _) = ::autograd::Pullbacks::pull(
             output_pullback,
             grad_output,
@@ -80,9 +79,6 @@ fn loss_vjp(
             (::autograd::Need, ::autograd::Skip),
         );
         ::autograd::AddGrad::add_grad(&mut self_parts.weight, d_self_weight);
-        if let Some(grad) = grad_self {
-            ::autograd::AddGrad::add_grad(&mut self_parts, grad);
-        }
         let grad_self = <Self as ::autograd::GradParts>::assemble(self_parts);
         (grad_self, ::autograd::NoGrad, ::autograd::NoGrad)
     };
