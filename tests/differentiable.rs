@@ -136,6 +136,57 @@ fn early_return_passes_gradcheck_on_both_paths() {
     }
 }
 
+/// Returns from both arms of an `if`/`else`, from a nested `if`, and from
+/// one arm of a `match`; the code after each branch runs on the other paths.
+#[differentiable]
+fn returns_in_arms(x: &Vector, w: &Vector, mode: usize, stop: bool) -> Vector {
+    let mut h = x * w;
+    if mode == 0 {
+        return h.exp();
+    } else if mode == 1 {
+        let doubled = &h + &h;
+        if stop {
+            return doubled;
+        }
+        h = doubled * x;
+    } else {
+        h = h.tanh();
+    }
+    match mode {
+        2 => return h * w,
+        _ => {
+            h = h.sigmoid();
+        }
+    }
+    h + x
+}
+
+/// The same paths written without `return`, as the reference.
+fn returns_in_arms_by_branches(x: &Vector, w: &Vector, mode: usize, stop: bool) -> Vector {
+    let h = x * w;
+    match mode {
+        0 => h.exp(),
+        1 if stop => &h + &h,
+        1 => ((&h + &h) * x).sigmoid() + x,
+        2 => h.tanh() * w,
+        _ => h.tanh().sigmoid() + x,
+    }
+}
+
+#[test]
+fn returns_in_any_arm_pass_gradcheck_on_every_path() {
+    let (x, w) = pair(21);
+    for mode in 0..4 {
+        for stop in [true, false] {
+            check_pair!(returns_in_arms, returns_in_arms_vjp, pair(21), mode, stop);
+            let expected = returns_in_arms_by_branches(&x, &w, mode, stop);
+            assert_eq!(returns_in_arms(&x, &w, mode, stop).as_slice(), expected.as_slice(), "mode {mode}");
+            let (value, _) = returns_in_arms_vjp(&x, &w, mode, stop);
+            assert_eq!(value.as_slice(), expected.as_slice(), "mode {mode}");
+        }
+    }
+}
+
 #[differentiable]
 fn recurrence(x: &Vector, w: &Vector, steps: usize) -> Vector {
     let mut h = x.clone();

@@ -35,9 +35,10 @@ impl VisitMut for HideShapeQueryReceivers {
     }
 }
 
-const EARLY_RETURN: &str = "this `return` is not supported: `#[differentiable]` accepts an early \
-     `return` only at the end of an `if` (without `else`) at the top level of the function body; \
-     bind the value to a variable and return it at the end of the function";
+const EARLY_RETURN: &str = "this `return` is not supported here: `#[differentiable]` rewrites an early \
+     `return` only in the arms of an `if` or `match` (nested or not) at the top level of the function \
+     body, and only when the arm does not `let`-bind a name that the code after it reads; bind the \
+     value to a variable and return it at the end of the function";
 
 pub struct Lowerer {
     pub vars: Vec<Var>,
@@ -893,53 +894,156 @@ impl Lowerer {
     }
 }
 
-/// Rewrites early returns of the function body into branches, so that
-/// the body ends with one value: `if c { a; return x; } rest` becomes
-/// `if c { a; x } else { rest }`, and a final `return x;` becomes `x`.
+/// Rewrites the early returns of the function body into branches, so that
+/// the body ends with one value and every path through it is an arm.
+///
+/// An `if` or `match` with a `return` somewhere in its arms takes the rest
+/// of the body into each arm that does not return: `if c { a; return x; }
+/// rest` becomes `if c { a; x } else { rest }`, and `if c { return x; } else
+/// { b } rest` becomes `if c { x } else { { b }; rest }`. Nested branches
+/// are rewritten the same way, and a final `return x;` becomes `x`. A
+/// `return` inside a loop or a nested block stays, and lowering rejects it.
 fn restructure_returns(stmts: &[syn::Stmt]) -> Vec<syn::Stmt> {
     let mut out = Vec::new();
     for (i, stmt) in stmts.iter().enumerate() {
-        let last = i + 1 == stmts.len();
-        if let syn::Stmt::Expr(Expr::Return(ret), _) = stmt {
-            if last {
-                let value: Expr = match &ret.expr {
-                    Some(e) => (**e).clone(),
-                    None => syn::parse_quote!(()),
-                };
-                out.push(syn::Stmt::Expr(value, None));
-                continue;
+        let rest = &stmts[i + 1..];
+        match stmt {
+            syn::Stmt::Expr(Expr::Return(ret), _) => {
+                // Whatever follows a `return` is unreachable.
+                out.push(syn::Stmt::Expr(return_value(ret), None));
+                return out;
             }
-        }
-        if let syn::Stmt::Expr(Expr::If(if_expr), _) = stmt {
-            if !last && if_expr.else_branch.is_none() {
-                if let Some(then_stmts) = strip_trailing_return(&if_expr.then_branch.stmts) {
-                    let rest = restructure_returns(&stmts[i + 1..]);
-                    let mut rewritten = if_expr.clone();
-                    rewritten.then_branch.stmts = then_stmts;
-                    let else_block = syn::Block { brace_token: Default::default(), stmts: rest };
-                    rewritten.else_branch = Some((Default::default(), Box::new(syn::parse_quote!(#else_block))));
+            syn::Stmt::Expr(Expr::If(if_expr), _) if returns_in_arms(stmt) => {
+                if let Some(rewritten) = rewrite_if(if_expr, rest) {
                     out.push(syn::Stmt::Expr(Expr::If(rewritten), None));
                     return out;
                 }
             }
+            syn::Stmt::Expr(Expr::Match(match_expr), _) if returns_in_arms(stmt) => {
+                if let Some(rewritten) = rewrite_match(match_expr, rest) {
+                    out.push(syn::Stmt::Expr(Expr::Match(rewritten), None));
+                    return out;
+                }
+            }
+            _ => {}
         }
         out.push(stmt.clone());
     }
     out
 }
 
-/// Returns the statements of a block that ends with `return x;`, with `x`
-/// as its value instead.
-fn strip_trailing_return(stmts: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
-    let (last, init) = stmts.split_last()?;
-    let syn::Stmt::Expr(Expr::Return(ret), _) = last else { return None };
-    let value: Expr = match &ret.expr {
+fn return_value(ret: &syn::ExprReturn) -> Expr {
+    match &ret.expr {
         Some(e) => (**e).clone(),
         None => syn::parse_quote!(()),
+    }
+}
+
+/// Returns whether an `if` or `match` statement has a `return` in one of its
+/// arms, directly or in a nested `if` or `match` (not in a loop or closure).
+fn returns_in_arms(stmt: &syn::Stmt) -> bool {
+    fn in_stmts(stmts: &[syn::Stmt]) -> bool {
+        stmts.iter().any(|stmt| match stmt {
+            syn::Stmt::Expr(expr, _) => in_expr(expr),
+            _ => false,
+        })
+    }
+    fn in_expr(expr: &Expr) -> bool {
+        match expr {
+            Expr::Return(_) => true,
+            Expr::If(if_expr) => {
+                in_stmts(&if_expr.then_branch.stmts) || if_expr.else_branch.as_ref().is_some_and(|(_, e)| in_expr(e))
+            }
+            Expr::Match(m) => m.arms.iter().any(|arm| in_expr(&arm.body)),
+            Expr::Block(block) => in_stmts(&block.block.stmts),
+            _ => false,
+        }
+    }
+    matches!(stmt, syn::Stmt::Expr(expr, _) if in_expr(expr))
+}
+
+/// The statements of one arm followed by the rest of the body, with their
+/// own returns rewritten. Returns `None` when the arm binds a name with
+/// `let` that the rest reads, because joining them would change what that
+/// name means there.
+fn continue_arm(arm: &[syn::Stmt], rest: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
+    if rest.is_empty() {
+        return Some(restructure_returns(arm));
+    }
+    let returns = arm.iter().any(returns_in_arms) || arm.iter().any(|s| matches!(s, syn::Stmt::Expr(Expr::Return(_), _)));
+    if !returns {
+        // The arm runs for its effects (reassignments), in a block of its own
+        // so that its `let`s stay inside it, and then the rest runs.
+        let block = syn::Block { brace_token: Default::default(), stmts: arm.to_vec() };
+        let mut joined = vec![syn::Stmt::Expr(
+            Expr::Block(syn::ExprBlock { attrs: Vec::new(), label: None, block }),
+            Some(Default::default()),
+        )];
+        joined.extend_from_slice(rest);
+        return Some(restructure_returns(&joined));
+    }
+    let bound = let_bound_names(arm);
+    let mut reads = super::analysis::NameFinder::default();
+    for stmt in rest {
+        syn::visit::Visit::visit_stmt(&mut reads, stmt);
+    }
+    if reads.names.iter().any(|name| bound.contains(name)) {
+        return None;
+    }
+    let mut joined = arm.to_vec();
+    joined.extend_from_slice(rest);
+    Some(restructure_returns(&joined))
+}
+
+/// The names that the top-level `let` statements of a block bind.
+fn let_bound_names(stmts: &[syn::Stmt]) -> Vec<String> {
+    #[derive(Default)]
+    struct Bound(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Bound {
+        fn visit_pat_ident(&mut self, pat: &'ast syn::PatIdent) {
+            self.0.push(pat.ident.to_string());
+        }
+    }
+    let mut bound = Bound::default();
+    for stmt in stmts {
+        if let syn::Stmt::Local(local) = stmt {
+            syn::visit::Visit::visit_pat(&mut bound, &local.pat);
+        }
+    }
+    bound.0
+}
+
+fn rewrite_if(if_expr: &syn::ExprIf, rest: &[syn::Stmt]) -> Option<syn::ExprIf> {
+    let mut rewritten = if_expr.clone();
+    rewritten.then_branch.stmts = continue_arm(&if_expr.then_branch.stmts, rest)?;
+    let else_stmts = match &if_expr.else_branch {
+        None => continue_arm(&[], rest)?,
+        Some((_, else_expr)) => match &**else_expr {
+            Expr::Block(block) => continue_arm(&block.block.stmts, rest)?,
+            Expr::If(nested) => {
+                let nested = rewrite_if(nested, rest)?;
+                vec![syn::Stmt::Expr(Expr::If(nested), None)]
+            }
+            other => continue_arm(&[syn::Stmt::Expr(other.clone(), None)], rest)?,
+        },
     };
-    let mut stmts = init.to_vec();
-    stmts.push(syn::Stmt::Expr(value, None));
-    Some(stmts)
+    let else_block = syn::Block { brace_token: Default::default(), stmts: else_stmts };
+    rewritten.else_branch = Some((Default::default(), Box::new(syn::parse_quote!(#else_block))));
+    Some(rewritten)
+}
+
+fn rewrite_match(match_expr: &syn::ExprMatch, rest: &[syn::Stmt]) -> Option<syn::ExprMatch> {
+    let mut rewritten = match_expr.clone();
+    for arm in &mut rewritten.arms {
+        let stmts = match &*arm.body {
+            Expr::Block(block) if block.label.is_none() => block.block.stmts.clone(),
+            body => vec![syn::Stmt::Expr(body.clone(), None)],
+        };
+        let block = syn::Block { brace_token: Default::default(), stmts: continue_arm(&stmts, rest)? };
+        *arm.body = syn::parse_quote!(#block);
+        arm.comma = Some(Default::default());
+    }
+    Some(rewritten)
 }
 
 /// The iteration count of `a..b` or `a..=b` as a constant expression, when
