@@ -43,12 +43,13 @@ fn run_array_vjp<X: Clone, L, P, const N: usize>(
     (h.unwrap_or_else(|| x.clone()), pullbacks)
 }
 
-/// Runs the pullbacks of a stack from its last item to its first and yields
-/// each item's parameter gradient in that order.
+/// Runs the pullbacks of an array or `Vec` of layers from its last item to
+/// its first and yields each item's parameter gradient in that order.
 ///
 /// An item's parameters need the cotangent of its output, which the input
 /// pullbacks of the items after it compute. The first item's input pullback
-/// is not called, because the stack's parameters do not depend on it.
+/// is not called, because it returns the cotangent of the input, which no
+/// parameter gradient needs.
 fn param_grads_last_to_first<X, G, P, Q>(
     pullbacks: impl DoubleEndedIterator<Item = (P, Q)>,
     cotangent: X,
