@@ -164,6 +164,63 @@ where
     })
 }
 
+// ---- three blocks Linear(4, 4), ReLU run as one stack ----
+
+type StackBlock<D> = (Linear<U4, U4, f32, D>, Relu);
+
+#[derive(Module, Clone)]
+struct ArrayStack<D: Storage<Rank2<U4, U4>, f32> + Storage<Rank1<U4>, f32> + Storage<Rank0, f32>> {
+    blocks: [StackBlock<D>; 3],
+}
+
+impl<D: Storage<Rank2<U4, U4>, f32> + Storage<Rank1<U4>, f32> + Storage<Rank0, f32>> ArrayStack<D> {
+    /// # Shapes
+    /// `x`: `[4, 4]`; output: a scalar.
+    #[differentiable]
+    fn forward(&self, x: &Tensor<Rank2<U4, U4>, f32, D>) -> Tensor<Rank0, f32, D> {
+        let h = self.blocks.forward(x);
+        h.sum()
+    }
+}
+
+/// Counts the allocations of each of 19 SGD steps of the array stack,
+/// through its `#[differentiable]` method, after a warm-up step.
+fn array_stack_allocations<D>() -> Vec<usize>
+where
+    D: Storage<Rank2<U4, U4>, f32> + Storage<Rank1<U4>, f32> + Storage<Rank0, f32>,
+{
+    let mut rng = Rng::seed_from_u64(3);
+    let mut model = ArrayStack::<D> {
+        blocks: core::array::from_fn(|_| (Linear::new(&mut rng), Relu::new())),
+    };
+    let mut sgd = Sgd::new(&model, SgdConfig { lr: 0.01, ..SgdConfig::default() });
+    let x: Tensor<Rank2<U4, U4>, f32, D> = Tensor::randn(&mut rng);
+
+    allocations_per_step(19, || {
+        let (_, pullback) = model.forward_vjp(&x);
+        let (grads, _) = pullback(Tensor::scalar(1.0));
+        sgd.step(&mut model, grads);
+    })
+}
+
+/// Counts the allocations of each of 19 SGD steps of a `Vec` of three
+/// blocks on the `Cpu` device, after a warm-up step.
+fn vec_stack_allocations() -> Vec<usize> {
+    let mut rng = Rng::seed_from_u64(4);
+    let mut model: Vec<StackBlock<Cpu>> =
+        (0..3).map(|_| (Linear::new(&mut rng), Relu::new())).collect();
+    let mut sgd = Sgd::new(&model, SgdConfig { lr: 0.01, ..SgdConfig::default() });
+    let x: Tensor<Rank2<U4, U4>, f32> = Tensor::randn(&mut rng);
+    let target: Tensor<Rank2<U4, U4>, f32> = Tensor::zeros();
+
+    allocations_per_step(19, || {
+        let (y, (pullback_model, _)) = model.forward_vjp(&x);
+        let (_, (pullback_y, _)) = mse_loss_vjp(&y, &target);
+        let grads = pullback_model(pullback_y(Tensor::scalar(1.0)));
+        sgd.step(&mut model, grads);
+    })
+}
+
 #[test]
 fn counter_sees_heap_allocations() {
     let count = allocations_during(|| drop(std::hint::black_box(Vec::<u8>::with_capacity(16))));
@@ -194,6 +251,27 @@ fn cpu_neuron_step_allocations_stay_constant() {
 fn cpu_mlp_step_allocations_stay_constant() {
     let counts = mlp_allocations::<Cpu>();
     println!("Cpu MLP step: {} heap allocations", counts[0]);
+    assert!(counts[0] > 0, "a Cpu step allocates its tensors");
+    assert_eq!(counts, vec![counts[0]; counts.len()]);
+}
+
+#[test]
+fn inline_array_stack_step_allocates_nothing() {
+    let counts = array_stack_allocations::<Inline>();
+    assert_eq!(counts, vec![0; counts.len()]);
+}
+
+#[test]
+fn cpu_array_stack_step_allocations_stay_constant() {
+    let counts = array_stack_allocations::<Cpu>();
+    assert!(counts[0] > 0, "a Cpu step allocates its tensors");
+    assert_eq!(counts, vec![counts[0]; counts.len()]);
+}
+
+#[test]
+fn cpu_vec_stack_step_allocations_stay_constant() {
+    let counts = vec_stack_allocations();
+    println!("Cpu Vec stack step: {} heap allocations", counts[0]);
     assert!(counts[0] > 0, "a Cpu step allocates its tensors");
     assert_eq!(counts, vec![counts[0]; counts.len()]);
 }

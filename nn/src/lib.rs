@@ -5,7 +5,8 @@
 //! - [`optim`]: SGD, Adam, AdamW, RMSprop, Adagrad and learning-rate
 //!   schedulers, whose state mirrors the model's gradient struct;
 //! - [`layers`]: `Linear`, activations, `Flatten`, `Dropout`, and the
-//!   [`Forward`](layers::Forward) trait that chains layers in tuples;
+//!   [`Forward`](layers::Forward) trait that chains layers in tuples,
+//!   arrays and `Vec`s;
 //! - `weights` (with `std`): safetensors files with PyTorch's state-dict
 //!   names, loaded all-or-nothing.
 //!

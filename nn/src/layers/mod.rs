@@ -1,5 +1,6 @@
 //! Layers: [`Linear`], activations, [`Flatten`], [`Dropout`], and the
-//! [`Forward`] trait that runs them alone or chained in tuples.
+//! [`Forward`] trait that runs them alone or chained in tuples, arrays and
+//! `Vec`s.
 //!
 //! | this crate | PyTorch |
 //! |---|---|
@@ -11,6 +12,7 @@
 //! | [`Flatten`] | `nn.Flatten()` |
 //! | [`Dropout`] | `nn.Dropout` |
 //! | a tuple `(A, B, C)` | `nn.Sequential(A, B, C)` |
+//! | an array `[Block; N]` or a `Vec<Block>` | `nn.Sequential(*blocks)` over a `ModuleList` of blocks |
 //!
 //! Layers without parameters have the gradient type `()`. They are generic
 //! over the element type `E` only because [`Module`] names
@@ -90,6 +92,7 @@ mod dropout;
 mod flatten;
 mod linear;
 mod sequential;
+mod stack;
 
 pub use activation::{Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Silu, Softmax, Tanh};
 pub use dropout::Dropout;
@@ -109,15 +112,18 @@ use autograd::{Differentiable, Module, NoGrad, Rng};
 /// gradient of the data.
 ///
 /// Tuples of up to six layers implement `Forward` by chaining their items,
-/// as PyTorch's `nn.Sequential` does. `#[differentiable]` code calls
-/// `forward_vjp` for `self.layer.forward(x)`.
+/// as PyTorch's `nn.Sequential` does. Arrays and `Vec`s of layers chain
+/// their items too when every item returns the type it takes, such as
+/// repeated hidden blocks. `#[differentiable]` code calls `forward_vjp` for
+/// `self.layer.forward(x)`, so `self.blocks.forward(&h)` runs a whole
+/// array or `Vec` there, where `self.blocks[i]` does not compile.
 ///
 /// Pullbacks are `Clone` so that a tuple can hand the input pullback of a
 /// later layer to both of its own pullbacks. For training with [`Dropout`],
 /// use [`ForwardTrain`], which also takes the random number generator.
 ///
-/// NOTE: when both pullbacks of a tuple are called, the input pullbacks of
-/// its later layers run twice, once for each.
+/// NOTE: when both pullbacks of a tuple, array or `Vec` are called, the
+/// input pullbacks of its later layers run twice, once for each.
 ///
 /// One training step of a two-layer network:
 ///
@@ -172,8 +178,8 @@ pub trait Forward<X: Differentiable>: Module {
 ///
 /// Only [`Dropout`] behaves differently in training: it draws its mask from
 /// `rng`. Every other layer runs its [`Forward`] pass, which is what the
-/// default methods do, and a tuple passes `rng` to each of its items in
-/// order. Inference goes through [`Forward`], which takes no generator, so
+/// default methods do, and a tuple, array or `Vec` passes `rng` to each of
+/// its items in order. Inference goes through [`Forward`], which takes no generator, so
 /// it cannot drop elements by accident.
 ///
 /// `forward_train_vjp` follows the VJP convention with one slot per
