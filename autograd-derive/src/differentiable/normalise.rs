@@ -426,10 +426,10 @@ impl Lowerer {
             Expr::Index(index) => self.error(
                 index,
                 "indexing a differentiated value is not supported in a `#[differentiable]` \
-                 function, so a `Vec` or array of layers cannot run here yet; hold the layers \
-                 in named fields or a tuple, and take an element of a tensor with \
-                 `.select::<AXIS>(i)`. Wrapping the value in `::autograd::no_grad(..)` would \
-                 make it a constant that gets no gradient",
+                 function: run a whole `Vec` or array of blocks in order with \
+                 `self.blocks.forward(&h)`, hold differing layers in named fields or a tuple, \
+                 and take an element of a tensor with `.select::<AXIS>(i)`. Wrapping the value \
+                 in `::autograd::no_grad(..)` would make it a constant that gets no gradient",
             ),
             Expr::Cast(cast) => self.error(
                 cast,
