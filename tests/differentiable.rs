@@ -137,7 +137,7 @@ fn early_return_passes_gradcheck_on_both_paths() {
 }
 
 /// Returns from both arms of an `if`/`else`, from a nested `if`, and from
-/// one arm of a `match`; the code after each branch runs on the other paths.
+/// one arm of a `match`. The code after each branch runs on the other paths.
 #[differentiable]
 fn returns_in_arms(x: &Vector, w: &Vector, mode: usize, stop: bool) -> Vector {
     let mut h = x * w;
@@ -161,7 +161,7 @@ fn returns_in_arms(x: &Vector, w: &Vector, mode: usize, stop: bool) -> Vector {
     h + x
 }
 
-/// The same paths written without `return`, as the reference.
+/// Computes the same paths without `return`, as the reference.
 fn returns_in_arms_by_branches(x: &Vector, w: &Vector, mode: usize, stop: bool) -> Vector {
     let h = x * w;
     match mode {
@@ -174,7 +174,7 @@ fn returns_in_arms_by_branches(x: &Vector, w: &Vector, mode: usize, stop: bool) 
 }
 
 #[test]
-fn returns_in_any_arm_pass_gradcheck_on_every_path() {
+fn early_returns_pass_gradcheck() {
     let (x, w) = pair(21);
     for mode in 0..4 {
         for stop in [true, false] {

@@ -37,7 +37,8 @@ pub trait Storage<S: Shape, E: Float>: Device {
     /// The elements for writing; on `Cpu` this copies a shared buffer first.
     fn as_mut_slice(buf: &mut Self::Buf) -> &mut [E];
 
-    /// A copy of the buffer (on `Cpu`, another handle to the same one).
+    /// Clones the buffer: `Cpu` adds a handle to the same elements, `Inline`
+    /// copies them.
     #[inline]
     fn clone_buf(buf: &Self::Buf) -> Self::Buf {
         buf.clone()
@@ -104,9 +105,9 @@ impl<S: InlineShape, E: Float> Storage<S, E> for Inline {
         buf.as_mut_slice()
     }
 
-    /// A bitwise copy. `GenericArray`'s own `clone` goes element by element
-    /// through `map`, which the optimizer does not always inline, and the
-    /// inline device clones a cotangent or a saved value in most pullbacks.
+    /// Copies the array bitwise. `GenericArray`'s own `clone` goes element by
+    /// element through `map`, which the optimizer does not always inline, and
+    /// most pullbacks clone a cotangent or a saved value.
     #[inline]
     fn clone_buf(buf: &Self::Buf) -> Self::Buf {
         // SAFETY: `E: Float` is `Copy` and a `GenericArray` is a plain array

@@ -85,7 +85,7 @@
 //!   `dims()`, `shape()`, `numel()`, `len()`); [`no_grad`] stops a gradient;
 //! - `if`/`else` and `match` on constant conditions (the arm that ran is
 //!   recorded in a [`Branch`]), `for` loops over ranges, early `return`s in
-//!   the arms of top-level `if`s and `match`es (nested ones too; the code
+//!   the arms of top-level `if`s and `match`es, nested or not (the code
 //!   after the branch moves into the arms that do not return), and tuple
 //!   and struct results (a struct's
 //!   gradient type must have the same field names, as the gradient structs

@@ -238,8 +238,8 @@ impl Emitter<'_> {
             syn::ReturnType::Default => quote!(()),
         };
         // The pullback may hold values whose types name the function's
-        // lifetime parameters (saved class indices); in edition 2021 an
-        // `impl Trait` captures a lifetime only when its bounds name it.
+        // lifetime parameters, such as saved class indices. In edition 2021
+        // an `impl Trait` captures a lifetime only when its bounds name it.
         let lifetimes: Vec<&syn::Lifetime> = sig.generics.lifetimes().map(|param| &param.lifetime).collect();
         let captures = (!lifetimes.is_empty())
             .then(|| quote!(+ ::autograd::__private::Captures<(#(&#lifetimes (),)*)>));
@@ -252,10 +252,10 @@ impl Emitter<'_> {
             }
         });
 
-        // What gives the gradients that nothing reached their shape: for an
-        // argument whose fields are read (and for the receiver), empty
-        // `GradParts` that each field's gradient moves into; for any other
-        // argument, a clone of it (an `Arc` count on the `Cpu` device).
+        // A gradient that nothing reached still needs its shape. The receiver
+        // and an argument whose fields are read get empty `GradParts`, which
+        // each field's gradient moves into. Any other argument is cloned (an
+        // `Arc` count on the `Cpu` device).
         // NOTE: on the inline device the clone copies the argument's array on
         // every call, even when the backward pass reaches the argument.
         let mut saves = TokenStream::new();

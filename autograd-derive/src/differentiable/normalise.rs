@@ -995,7 +995,7 @@ fn continue_arm(arm: &[syn::Stmt], rest: &[syn::Stmt]) -> Option<Vec<syn::Stmt>>
     Some(restructure_returns(&joined))
 }
 
-/// The names that the top-level `let` statements of a block bind.
+/// Collects the names that the top-level `let` statements of a block bind.
 fn let_bound_names(stmts: &[syn::Stmt]) -> Vec<String> {
     #[derive(Default)]
     struct Bound(Vec<String>);
