@@ -5,25 +5,81 @@
 //! `a_strides` and `b_strides` are `[row_stride, column_stride]` in elements,
 //! so a transposed operand is the same slice with its strides swapped.
 //!
-//! Small products run a plain loop; large ones go to `matrixmultiply` (the
-//! kernel behind nalgebra's dynamic-size product) when the `alloc` feature is
-//! on. `BENCHMARKS.md` records the measurements behind the threshold and
-//! behind keeping `matrixmultiply` rather than the `gemm` crate.
+//! Each product goes to one of three kernels, by size and layout (see
+//! [`route`]): a plain loop for the tiniest, the unpacked kernel of
+//! `gemm/small.rs` up to 128×128×128 multiply-adds, and `matrixmultiply`
+//! (the kernel behind nalgebra's dynamic-size product, with the `alloc`
+//! feature) above. `BENCHMARKS.md` records the measurements behind the
+//! thresholds and behind keeping `matrixmultiply` rather than the `gemm`
+//! crate.
+
+mod small;
 
 use crate::Float;
 
 /// Products with at least this many multiply-adds (`m * k * n`) use the
-/// blocked kernel, because below it the kernel's packing costs more than it
-/// saves.
+/// blocked kernel when the unpacked kernel does not take them.
 ///
 /// Measured with `cargo bench --bench gemm` on a 2-core AMD EPYC (Zen, AVX2
 /// and FMA), f32, one thread. The plain loop is faster up to 6×6×6 (216),
-/// and up to 7×7×7 with the right operand transposed. From 8×8×8 to
-/// 10×10×10 the two kernels are within 20% of each other, and from 11×11×11
-/// (1331) on `matrixmultiply` is 1.2 to 2.1 times faster, as it is at
-/// 150×4×3 (1800). 512 (8×8×8) is the first cube where the blocked kernel
-/// wins in both layouts.
+/// and up to 7×7×7 with the right operand transposed. 512 (8×8×8) is the
+/// first cube where the blocked kernel wins in both layouts.
 pub const BLOCKED_MIN_FLOPS: usize = 512;
+
+/// Products with at least this many multiply-adds use the unpacked kernel
+/// when an operand is contiguous along the output's rows or columns (`a · b`,
+/// `aᵀ · b`): it is 1.5 times faster than the plain loop at 4×4×4 (64).
+pub const SMALL_MIN_FLOPS: usize = 64;
+
+/// Products with at most this many multiply-adds (128×128×128) may use the
+/// unpacked kernel. It was still 5% faster than `matrixmultiply` at
+/// 128×128×128, but it streams all of `b` once per four rows of `c`, which
+/// does not stay in cache for the larger products.
+pub const SMALL_MAX_FLOPS: usize = 128 * 128 * 128;
+
+/// The unpacked kernel's dot products (`x · Wᵀ` with an output width that
+/// is not a multiple of 4) lose to `matrixmultiply` above this many
+/// multiply-adds: 10.5 against 13.8 GFLOP/s at 64×128×10.
+pub const SMALL_DOT_MAX_FLOPS: usize = 8192;
+
+/// The kernel a product goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// [`gemm_loop`].
+    Loop,
+    /// The unpacked kernel of `gemm/small.rs`.
+    Small,
+    /// `matrixmultiply`'s blocked kernel (with the `alloc` feature).
+    Blocked,
+}
+
+/// Chooses the kernel for a product of this size and layout.
+pub fn route(m: usize, k: usize, n: usize, a_strides: [usize; 2], b_strides: [usize; 2]) -> Route {
+    let flops = m * k * n;
+    let blocked = if cfg!(feature = "alloc") && flops >= BLOCKED_MIN_FLOPS {
+        Route::Blocked
+    } else {
+        Route::Loop
+    };
+    if flops < SMALL_MIN_FLOPS || !small::supports(k, n, a_strides, b_strides) {
+        return blocked;
+    }
+    if !cfg!(feature = "alloc") {
+        // Without the blocked kernel, the unpacked one takes every size.
+        return match small::plan(m, k, n, a_strides, b_strides) {
+            small::Plan::Rows | small::Plan::Transposed => Route::Small,
+            small::Plan::Dot | small::Plan::Copy if flops >= BLOCKED_MIN_FLOPS => Route::Small,
+            _ => Route::Loop,
+        };
+    }
+    match small::plan(m, k, n, a_strides, b_strides) {
+        small::Plan::Rows | small::Plan::Transposed if flops <= SMALL_MAX_FLOPS => Route::Small,
+        // The copy of `b` or the dot products pay off only from 8×8×8.
+        small::Plan::Copy if (BLOCKED_MIN_FLOPS..=SMALL_MAX_FLOPS).contains(&flops) => Route::Small,
+        small::Plan::Dot if (BLOCKED_MIN_FLOPS..=SMALL_DOT_MAX_FLOPS).contains(&flops) => Route::Small,
+        _ => blocked,
+    }
+}
 
 #[allow(clippy::too_many_arguments)]
 fn check_bounds<E>(
@@ -196,10 +252,15 @@ fn gemm_loop_rows<E: Float>(
     }
 }
 
-macro_rules! gemm_entry {
-    ($name:ident, $t:ty, $blocked:ident) => {
-        /// Computes `c = alpha * a · b + beta * c`, routed by size to the plain
-        /// loop or the blocked kernel.
+macro_rules! gemm_small_entry {
+    ($name:ident, $t:ty) => {
+        /// Computes `c = alpha * a · b + beta * c` with the kernel for small
+        /// products (see `gemm/small.rs`), whatever the size; falls back to
+        /// [`gemm_loop`] for a layout whose copy of `b` would not fit the
+        /// kernel's stack buffer.
+        ///
+        /// Public so that `benches/gemm.rs` can time it against the other
+        /// kernels.
         ///
         /// # Panics
         ///
@@ -219,31 +280,82 @@ macro_rules! gemm_entry {
             c_row_stride: usize,
         ) {
             check_bounds(m, k, n, a, a_strides, b, b_strides, c, c_row_stride);
-            #[cfg(feature = "alloc")]
-            if m * k * n >= BLOCKED_MIN_FLOPS {
+            if small::supports(k, n, a_strides, b_strides) {
                 // SAFETY: `check_bounds` proved that every index the kernel
-                // reads or writes, `(rows-1)*row_stride + (cols-1)*col_stride`,
-                // lies inside its slice, and `c` is a unique borrow that does
-                // not alias `a` or `b`.
+                // reads or writes lies inside its slice, and `supports` holds.
                 unsafe {
-                    matrixmultiply::$blocked(
-                        m,
-                        k,
-                        n,
-                        alpha,
-                        a.as_ptr(),
-                        a_strides[0] as isize,
-                        a_strides[1] as isize,
-                        b.as_ptr(),
-                        b_strides[0] as isize,
-                        b_strides[1] as isize,
-                        beta,
-                        c.as_mut_ptr(),
-                        c_row_stride as isize,
-                        1,
-                    );
+                    small::gemm_small(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_row_stride)
+                };
+            } else {
+                gemm_loop(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_row_stride);
+            }
+        }
+    };
+}
+
+gemm_small_entry!(gemm_small_f32, f32);
+gemm_small_entry!(gemm_small_f64, f64);
+
+macro_rules! gemm_entry {
+    ($name:ident, $t:ty, $blocked:ident) => {
+        /// Computes `c = alpha * a · b + beta * c` with the kernel that
+        /// [`route`] chooses.
+        ///
+        /// # Panics
+        ///
+        /// Panics if a slice is too short for its dimensions and strides.
+        #[allow(clippy::too_many_arguments)]
+        pub fn $name(
+            m: usize,
+            k: usize,
+            n: usize,
+            alpha: $t,
+            a: &[$t],
+            a_strides: [usize; 2],
+            b: &[$t],
+            b_strides: [usize; 2],
+            beta: $t,
+            c: &mut [$t],
+            c_row_stride: usize,
+        ) {
+            check_bounds(m, k, n, a, a_strides, b, b_strides, c, c_row_stride);
+            match route(m, k, n, a_strides, b_strides) {
+                Route::Small => {
+                    // SAFETY: `check_bounds` proved that every index the
+                    // kernel reads or writes lies inside its slice, and
+                    // `route` chose it only where `supports` holds.
+                    unsafe {
+                        small::gemm_small(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_row_stride)
+                    };
+                    return;
                 }
-                return;
+                #[cfg(feature = "alloc")]
+                Route::Blocked => {
+                    // SAFETY: `check_bounds` proved that every index the kernel
+                    // reads or writes, `(rows-1)*row_stride + (cols-1)*col_stride`,
+                    // lies inside its slice, and `c` is a unique borrow that does
+                    // not alias `a` or `b`.
+                    unsafe {
+                        matrixmultiply::$blocked(
+                            m,
+                            k,
+                            n,
+                            alpha,
+                            a.as_ptr(),
+                            a_strides[0] as isize,
+                            a_strides[1] as isize,
+                            b.as_ptr(),
+                            b_strides[0] as isize,
+                            b_strides[1] as isize,
+                            beta,
+                            c.as_mut_ptr(),
+                            c_row_stride as isize,
+                            1,
+                        );
+                    }
+                    return;
+                }
+                _ => {}
             }
             gemm_loop(
                 m,
@@ -361,6 +473,47 @@ mod tests {
                 gemm_f64(m, k, n, 1.0, &a, [k, 1], &b, b_strides, 0.0, &mut c, n);
                 for &v in &c {
                     assert_eq!(v, 2.0 * k as f64, "{m}x{k}x{n} b {b_strides:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn route_sends_each_size_and_layout_to_its_kernel() {
+        let blocked = if cfg!(feature = "alloc") { Route::Blocked } else { Route::Small };
+        // 27 multiply-adds: the loop.
+        assert_eq!(route(3, 3, 3, [3, 1], [3, 1]), Route::Loop);
+        // From 64 on, row-major b goes to the unpacked kernel.
+        assert_eq!(route(4, 4, 4, [4, 1], [4, 1]), Route::Small);
+        // A transposed b needs a copy, which pays off from 512 on.
+        assert_eq!(route(7, 7, 7, [7, 1], [1, 7]), Route::Loop);
+        assert_eq!(route(150, 4, 16, [4, 1], [1, 4]), Route::Small);
+        // Dot products (3 columns) up to 8192 multiply-adds.
+        assert_eq!(route(150, 16, 3, [16, 1], [1, 16]), Route::Small);
+        assert_eq!(route(64, 128, 10, [128, 1], [1, 128]), blocked);
+        // The weight gradient dzᵀ · x of the Iris layer 1.
+        assert_eq!(route(16, 150, 4, [1, 16], [4, 1]), Route::Small);
+        // Up to 128×128×128 for the unpacked kernel, the MNIST layer beyond.
+        assert_eq!(route(128, 128, 128, [128, 1], [128, 1]), Route::Small);
+        assert_eq!(route(64, 784, 128, [784, 1], [1, 784]), blocked);
+    }
+
+    #[test]
+    fn every_route_gives_the_product_of_the_definition() {
+        for &(m, k, n) in &[(3, 3, 3), (4, 4, 4), (7, 7, 7), (150, 4, 16), (150, 16, 3), (16, 150, 4), (64, 128, 10), (40, 200, 130)] {
+            for (a_strides, b_strides) in [([k, 1], [n, 1]), ([k, 1], [1, k]), ([1, m], [n, 1]), ([1, m], [1, k])] {
+                let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect();
+                let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect();
+                let mut c = vec![f64::NAN; m * n];
+                gemm_f64(m, k, n, 1.0, &a, a_strides, &b, b_strides, 0.0, &mut c, n);
+                for i in 0..m {
+                    for j in 0..n {
+                        let dot: f64 = (0..k)
+                            .map(|p| read(&a, a_strides, i, p) * read(&b, b_strides, p, j))
+                            .sum();
+                        let got = c[i * n + j];
+                        assert!((got - dot).abs() < 1e-11, "{m}x{k}x{n} a {a_strides:?} b {b_strides:?}: {got} vs {dot}");
+                    }
                 }
             }
         }
