@@ -47,6 +47,17 @@ pub trait Float:
     }
 
     fn exp(self) -> Self;
+
+    /// Replaces every element `x` of `xs` with `eˣ`.
+    ///
+    /// For `f32` this runs a vectorised exponential of this crate, within
+    /// 2 ulp of the exact value (where `libm::expf` is correctly rounded in
+    /// most cases); for `f64` it calls [`exp`](Self::exp) on each element.
+    fn exp_in_place(xs: &mut [Self]) {
+        for x in xs {
+            *x = x.exp();
+        }
+    }
     fn ln(self) -> Self;
     fn ln_1p(self) -> Self;
     fn exp_m1(self) -> Self;
@@ -124,6 +135,7 @@ macro_rules! impl_float {
             fn exp(self) -> Self {
                 impl_float!(@libm $suffix exp)(self)
             }
+            impl_float!(@exp_in_place $suffix);
             fn ln(self) -> Self {
                 impl_float!(@libm $suffix log)(self)
             }
@@ -197,6 +209,12 @@ macro_rules! impl_float {
             }
         }
     };
+    (@exp_in_place f32) => {
+        fn exp_in_place(xs: &mut [Self]) {
+            crate::exp_f32::exp_in_place(xs)
+        }
+    };
+    (@exp_in_place f64) => {};
     (@libm f32 $f:ident) => { paste_f32!($f) };
     (@libm f64 $f:ident) => { libm::$f };
 }

@@ -1,0 +1,184 @@
+//! An `f32` exponential written so that a loop over a slice vectorises.
+//!
+//! `libm::expf` branches on the size of its argument, so each call runs
+//! alone (about 45 instructions). [`exp`] has no branch: it clamps the
+//! argument, splits it as `x = n·ln 2 + r` with `n` an integer and
+//! `|r| <= ln 2 / 2`, evaluates `eʳ` by a polynomial and multiplies by `2ⁿ`
+//! through the exponent bits. [`exp_in_place`] runs it over a slice, with
+//! AVX2 when `std` detects it at run time.
+
+/// `log2(e)`.
+const LOG2_E: f32 = core::f32::consts::LOG2_E;
+
+/// `ln 2` split as `LN2_HI + LN2_LO`: `LN2_HI = 355/512` has 9 significant
+/// bits, so `n · LN2_HI` is exact for every `|n| <= 150` (17 bits) and the
+/// reduction `x - n·ln 2` loses no bits (Cody and Waite's method).
+const LN2_HI: f32 = 355.0 / 512.0;
+const LN2_LO: f32 = -2.121_944_4e-4;
+
+/// `1.5 · 2²³`: adding it rounds a float of magnitude below 2²² to an
+/// integer, which then sits in the low mantissa bits of the sum.
+const ROUND: f32 = 12_582_912.0;
+
+/// Above this, `eˣ` exceeds `f32::MAX` (`ln(f32::MAX) ≈ 88.72`).
+const HIGH: f32 = 89.0;
+
+/// Below this, `eˣ` rounds to 0 (`ln(2⁻¹⁵⁰) ≈ -103.97`).
+const LOW: f32 = -104.0;
+
+/// Taylor coefficients `1/k!` for `k = 2..=7`. On `|r| <= 0.3466` the
+/// remainder is below `0.3466⁸ / 8! ≈ 5·10⁻⁹` of the result, a twentieth of
+/// an `f32` ulp.
+const C2: f32 = 1.0 / 2.0;
+const C3: f32 = 1.0 / 6.0;
+const C4: f32 = 1.0 / 24.0;
+const C5: f32 = 1.0 / 120.0;
+const C6: f32 = 1.0 / 720.0;
+const C7: f32 = 1.0 / 5040.0;
+
+/// `eˣ` within 2 ulp (tested against `f64::exp` over `[-104, 89]`), with
+/// `e^∞ = ∞`, `e^-∞ = 0`, NaN for NaN, and gradual underflow to
+/// subnormals.
+#[inline(always)]
+pub(crate) fn exp(x: f32) -> f32 {
+    // NaN fails both comparisons and becomes LOW; it is restored at the end.
+    let clamped = if x < HIGH { x } else { HIGH };
+    let clamped = if clamped > LOW { clamped } else { LOW };
+
+    let shifted = clamped * LOG2_E + ROUND;
+    let n_float = shifted - ROUND;
+    // The low bits of `shifted` are `n` plus the bits of ROUND.
+    let n = shifted.to_bits() as i32 - ROUND.to_bits() as i32;
+
+    let r = (clamped - n_float * LN2_HI) - n_float * LN2_LO;
+    let tail = C5 + r * (C6 + r * C7);
+    let poly = 1.0 + r * (1.0 + r * (C2 + r * (C3 + r * (C4 + r * tail))));
+
+    // 2ⁿ for n in [-150, 128] as two normal factors 2^(n/2) and 2^(n - n/2),
+    // so that the result underflows or overflows in one rounding.
+    let half = n >> 1;
+    let scale_a = f32::from_bits(((half + 127) as u32) << 23);
+    let scale_b = f32::from_bits(((n - half + 127) as u32) << 23);
+    let y = poly * scale_a * scale_b;
+    if x.is_nan() {
+        x
+    } else {
+        y
+    }
+}
+
+/// Replaces every element `x` of `xs` with `eˣ`, as [`exp`] does.
+pub(crate) fn exp_in_place(xs: &mut [f32]) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2.
+        unsafe { exp_in_place_avx2(xs) };
+        return;
+    }
+    exp_loop(xs);
+}
+
+#[inline(always)]
+fn exp_loop(xs: &mut [f32]) {
+    for x in xs {
+        *x = exp(*x);
+    }
+}
+
+/// [`exp_in_place`] compiled for AVX2: eight lanes instead of SSE2's four.
+///
+/// # Safety
+///
+/// The CPU must support AVX2.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2")]
+unsafe fn exp_in_place_avx2(xs: &mut [f32]) {
+    exp_loop(xs);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The distance from `got` to the exact `expected` in units of the
+    /// `f32` spacing at `expected` (the subnormal spacing below the normal
+    /// range).
+    fn ulps(got: f32, expected: f64) -> f64 {
+        let spacing = if expected.abs() < f32::MIN_POSITIVE as f64 {
+            2f64.powi(-149)
+        } else {
+            let e = (expected as f32).abs();
+            (f32::from_bits(e.to_bits() + 1) - e) as f64
+        };
+        (got as f64 - expected).abs() / spacing
+    }
+
+    #[test]
+    fn exp_within_two_ulp_over_dense_sweep() {
+        let mut worst = (0.0, 0.0f32);
+        let steps = 1_000_000;
+        for i in 0..=steps {
+            let x = -104.0 + (89.0 + 104.0) * i as f64 / steps as f64;
+            let x = x as f32;
+            let expected = (x as f64).exp();
+            if expected > f32::MAX as f64 {
+                assert_eq!(exp(x), f32::INFINITY, "exp({x})");
+                continue;
+            }
+            let error = ulps(exp(x), expected);
+            if error > worst.0 {
+                worst = (error, x);
+            }
+        }
+        assert!(worst.0 <= 2.0, "{} ulp at x = {}", worst.0, worst.1);
+    }
+
+    #[test]
+    fn exp_within_two_ulp_near_zero_and_at_reduction_boundaries() {
+        let ln2 = core::f64::consts::LN_2;
+        let mut xs: Vec<f32> = (-2000..=2000).map(|i| i as f32 * 1e-4).collect();
+        for n in -150..=128 {
+            // Around each (n + 1/2)·ln 2, where the rounding of n flips.
+            let edge = (n as f64 + 0.5) * ln2;
+            let e = edge as f32;
+            xs.extend([f32::from_bits(e.to_bits().wrapping_sub(1)), e, f32::from_bits(e.to_bits() + 1)]);
+        }
+        for x in xs.into_iter().filter(|x| (LOW..88.7).contains(x)) {
+            let error = ulps(exp(x), (x as f64).exp());
+            assert!(error <= 2.0, "{error} ulp at x = {x}");
+        }
+    }
+
+    #[test]
+    fn exp_of_edge_values() {
+        assert_eq!(exp(0.0), 1.0);
+        assert_eq!(exp(-0.0), 1.0);
+        assert_eq!(exp(f32::INFINITY), f32::INFINITY);
+        assert_eq!(exp(f32::NEG_INFINITY), 0.0);
+        assert!(exp(f32::NAN).is_nan());
+        assert_eq!(exp(89.0), f32::INFINITY);
+        assert_eq!(exp(1e30), f32::INFINITY);
+        assert_eq!(exp(f32::MAX), f32::INFINITY);
+        assert_eq!(exp(-104.0), 0.0);
+        assert_eq!(exp(-1e30), 0.0);
+        assert_eq!(exp(f32::MIN), 0.0);
+        // The largest finite result and a subnormal one.
+        assert!(exp(88.72).is_finite());
+        let subnormal = exp(-100.0);
+        assert!(subnormal > 0.0 && subnormal < f32::MIN_POSITIVE);
+        assert!(ulps(subnormal, (-100f64).exp()) <= 1.0);
+        assert_eq!(exp(f32::MIN_POSITIVE), 1.0);
+        assert!(ulps(exp(1.0), core::f64::consts::E) <= 1.0);
+    }
+
+    #[test]
+    fn slice_form_matches_scalar_form() {
+        let mut xs: Vec<f32> = (0..1003).map(|i| (i as f32 - 500.0) * 0.21).collect();
+        xs.extend([f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0]);
+        let expected: Vec<f32> = xs.iter().map(|&x| exp(x)).collect();
+        exp_in_place(&mut xs);
+        for (got, want) in xs.iter().zip(&expected) {
+            assert!(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()), "{got} vs {want}");
+        }
+    }
+}
