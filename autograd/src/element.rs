@@ -113,6 +113,25 @@ pub trait Float:
         c: &mut [Self],
         c_row_stride: usize,
     );
+
+    /// Matrix product `c = a * b` into an `m × n` row-major output that
+    /// may be uninitialised; every element of `c` is written.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `c` does not have `m · n` elements or an operand is too
+    /// short for its dimensions and strides.
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_uninit(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[Self],
+        a_strides: [usize; 2],
+        b: &[Self],
+        b_strides: [usize; 2],
+        c: &mut [core::mem::MaybeUninit<Self>],
+    );
 }
 
 macro_rules! impl_float {
@@ -206,6 +225,19 @@ macro_rules! impl_float {
                 c_row_stride: usize,
             ) {
                 crate::gemm::$mm(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_row_stride)
+            }
+
+            fn gemm_uninit(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: &[Self],
+                a_strides: [usize; 2],
+                b: &[Self],
+                b_strides: [usize; 2],
+                c: &mut [core::mem::MaybeUninit<Self>],
+            ) {
+                crate::gemm::gemm_uninit(m, k, n, a, a_strides, b, b_strides, c)
             }
         }
     };

@@ -15,6 +15,8 @@
 
 mod small;
 
+use core::mem::MaybeUninit;
+
 use crate::Float;
 
 /// Products with at least this many multiply-adds (`m * k * n`) use the
@@ -82,7 +84,7 @@ pub fn route(m: usize, k: usize, n: usize, a_strides: [usize; 2], b_strides: [us
 }
 
 #[allow(clippy::too_many_arguments)]
-fn check_bounds<E>(
+fn check_bounds<E, C>(
     m: usize,
     k: usize,
     n: usize,
@@ -90,7 +92,7 @@ fn check_bounds<E>(
     a_strides: [usize; 2],
     b: &[E],
     b_strides: [usize; 2],
-    c: &[E],
+    c: &[C],
     c_row_stride: usize,
 ) {
     let last = |rows: usize, cols: usize, s: [usize; 2]| {
@@ -252,6 +254,105 @@ fn gemm_loop_rows<E: Float>(
     }
 }
 
+/// The element types with a blocked kernel in `matrixmultiply`.
+pub(crate) trait Kernels: small::Element {
+    /// `matrixmultiply::sgemm` or `dgemm` with unit column stride in `c`.
+    ///
+    /// # Safety
+    ///
+    /// As `matrixmultiply`'s: every index lies inside its operand, and `c`
+    /// does not overlap `a` or `b`.
+    #[cfg(feature = "alloc")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn blocked(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const Self,
+        a_strides: [usize; 2],
+        b: *const Self,
+        b_strides: [usize; 2],
+        c: *mut Self,
+        c_row_stride: usize,
+    );
+}
+
+macro_rules! impl_kernels {
+    ($t:ty, $blocked:ident) => {
+        impl Kernels for $t {
+            #[cfg(feature = "alloc")]
+            unsafe fn blocked(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: *const Self,
+                a_strides: [usize; 2],
+                b: *const Self,
+                b_strides: [usize; 2],
+                c: *mut Self,
+                c_row_stride: usize,
+            ) {
+                let [rsa, csa] = a_strides.map(|s| s as isize);
+                let [rsb, csb] = b_strides.map(|s| s as isize);
+                // SAFETY: forwarded from the caller.
+                unsafe {
+                    matrixmultiply::$blocked(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, 0.0, c, c_row_stride as isize, 1)
+                }
+            }
+        }
+    };
+}
+
+impl_kernels!(f32, sgemm);
+impl_kernels!(f64, dgemm);
+
+/// Computes `c = a · b` into an `m × n` row-major output that may be
+/// uninitialised, with the kernel that [`route`] chooses. The unpacked and
+/// blocked kernels write every element without reading it (`beta = 0`);
+/// for the plain loop `c` is zero-filled first.
+///
+/// # Panics
+///
+/// Panics if `c` does not have `m · n` elements or an operand is too short
+/// for its dimensions and strides.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_uninit<E: Kernels>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[E],
+    a_strides: [usize; 2],
+    b: &[E],
+    b_strides: [usize; 2],
+    c: &mut [MaybeUninit<E>],
+) {
+    assert_eq!(c.len(), m * n, "gemm: output has {} elements for a {m}×{n} product", c.len());
+    check_bounds(m, k, n, a, a_strides, b, b_strides, c, n);
+    match route(m, k, n, a_strides, b_strides) {
+        Route::Small => {
+            // SAFETY: `check_bounds` proved the operands' bounds, `c` has
+            // the `m × n` elements the kernel writes (it reads none with
+            // `beta = 0`), and `route` chose it only where `supports` holds.
+            unsafe { small::gemm_small(m, k, n, E::ONE, a, a_strides, b, b_strides, E::ZERO, c.as_mut_ptr().cast::<E>(), n) };
+        }
+        #[cfg(feature = "alloc")]
+        Route::Blocked => {
+            // SAFETY: as above; `matrixmultiply` does not read `c` when
+            // `beta` is zero.
+            unsafe { E::blocked(m, k, n, a.as_ptr(), a_strides, b.as_ptr(), b_strides, c.as_mut_ptr().cast::<E>(), n) };
+        }
+        _ => {
+            for slot in c.iter_mut() {
+                slot.write(E::ZERO);
+            }
+            // SAFETY: every element was just initialised, and
+            // `MaybeUninit<E>` has the layout of `E`.
+            let c = unsafe { &mut *(c as *mut [MaybeUninit<E>] as *mut [E]) };
+            gemm_loop(m, k, n, E::ONE, a, a_strides, b, b_strides, E::ZERO, c, n);
+        }
+    }
+}
+
 macro_rules! gemm_small_entry {
     ($name:ident, $t:ty) => {
         /// Computes `c = alpha * a · b + beta * c` with the kernel for small
@@ -284,7 +385,7 @@ macro_rules! gemm_small_entry {
                 // SAFETY: `check_bounds` proved that every index the kernel
                 // reads or writes lies inside its slice, and `supports` holds.
                 unsafe {
-                    small::gemm_small(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_row_stride)
+                    small::gemm_small(m, k, n, alpha, a, a_strides, b, b_strides, beta, c.as_mut_ptr(), c_row_stride)
                 };
             } else {
                 gemm_loop(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_row_stride);
@@ -325,7 +426,7 @@ macro_rules! gemm_entry {
                     // kernel reads or writes lies inside its slice, and
                     // `route` chose it only where `supports` holds.
                     unsafe {
-                        small::gemm_small(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_row_stride)
+                        small::gemm_small(m, k, n, alpha, a, a_strides, b, b_strides, beta, c.as_mut_ptr(), c_row_stride)
                     };
                     return;
                 }
@@ -514,6 +615,24 @@ mod tests {
                         let got = c[i * n + j];
                         assert!((got - dot).abs() < 1e-11, "{m}x{k}x{n} a {a_strides:?} b {b_strides:?}: {got} vs {dot}");
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn uninit_output_is_written_on_every_route() {
+        for &(m, k, n) in &[(3, 3, 3), (150, 4, 16), (150, 16, 3), (64, 128, 10), (5, 0, 4)] {
+            let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect();
+            let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect();
+            let mut c = vec![MaybeUninit::new(f64::NAN); m * n];
+            gemm_uninit(m, k, n, &a, [k, 1], &b, [1, k.max(1)], &mut c);
+            for i in 0..m {
+                for j in 0..n {
+                    let dot: f64 = (0..k).map(|p| a[i * k + p] * b[j * k + p]).sum();
+                    // SAFETY: `gemm_uninit` initialised every element.
+                    let got = unsafe { c[i * n + j].assume_init() };
+                    assert!((got - dot).abs() < 1e-11, "{m}x{k}x{n} at ({i}, {j}): {got} vs {dot}");
                 }
             }
         }

@@ -87,6 +87,36 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
         }
     }
 
+    /// The matrix product `a · b` as a new tensor of shape `shape`, whose
+    /// `m × n` elements are the product's rows one after the other. `a` is
+    /// `m × k` and `b` is `k × n`, read with `[row, column]` strides as in
+    /// [`crate::gemm`]. The kernel writes the output buffer directly, with
+    /// no zero fill first on `Cpu`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `m · n` is not the shape's element count or a slice is too
+    /// short for its dimensions and strides.
+    #[allow(clippy::too_many_arguments)]
+    #[track_caller]
+    pub fn from_product_with_shape(
+        shape: S,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[E],
+        a_strides: [usize; 2],
+        b: &[E],
+        b_strides: [usize; 2],
+    ) -> Self {
+        assert_eq!(m * n, shape.numel(), "from_product_with_shape: {m}×{n} product for a shape of {} elements", shape.numel());
+        let init = |c: &mut [core::mem::MaybeUninit<E>]| E::gemm_uninit(m, k, n, a, a_strides, b, b_strides, c);
+        // SAFETY: `gemm_uninit` writes all `m · n` elements of `c`, which is
+        // the whole buffer.
+        let buf = unsafe { D::from_uninit(&shape, init) };
+        Tensor { shape, buf }
+    }
+
     /// A tensor of the given shape with every element `value`.
     pub fn full_with_shape(shape: S, value: E) -> Self {
         Self::from_fn_with_shape(shape, |_| value)

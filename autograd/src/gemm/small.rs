@@ -135,13 +135,16 @@ fn lane_score(width: usize) -> usize {
 }
 
 /// `c = alpha · a · b + beta · c` for any strides; `c` has strides
-/// `[c_row_stride, 1]`. Reads `c` only when `beta` is not zero.
+/// `[c_row_stride, 1]`. Reads `c` only when `beta` is not zero, and writes
+/// every one of its `m × n` elements.
 ///
 /// # Safety
 ///
 /// Every index `(rows - 1) * row_stride + (cols - 1) * col_stride` of `a`
-/// (`m × k`), `b` (`k × n`) and `c` (`m × n`) must lie inside its slice, and
-/// [`supports`] must hold.
+/// (`m × k`) and `b` (`k × n`) must lie inside its slice, `c` must be valid
+/// for writes (and for reads unless `beta` is zero) at every index of the
+/// `m × n` output, `c` must not overlap `a` or `b`, and [`supports`] must
+/// hold.
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn gemm_small<E: Element>(
     m: usize,
@@ -153,7 +156,7 @@ pub(crate) unsafe fn gemm_small<E: Element>(
     b: &[E],
     b_strides: [usize; 2],
     beta: E,
-    c: &mut [E],
+    c: *mut E,
     c_row_stride: usize,
 ) {
     let operands = Operands {
@@ -166,7 +169,7 @@ pub(crate) unsafe fn gemm_small<E: Element>(
         b: b.as_ptr(),
         b_strides,
         beta,
-        c: c.as_mut_ptr(),
+        c,
         c_strides: [c_row_stride, 1],
     };
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -659,7 +662,7 @@ mod tests {
         check_sizes(&|m, k, n, alpha, a, sa, b, sb, beta, c, rsc| {
             assert!(supports(k, n, sa, sb));
             // SAFETY: `check_sizes` sizes every slice for its strides.
-            unsafe { gemm_small(m, k, n, alpha, a, sa, b, sb, beta, c, rsc) }
+            unsafe { gemm_small(m, k, n, alpha, a, sa, b, sb, beta, c.as_mut_ptr(), rsc) }
         });
     }
 
@@ -695,7 +698,7 @@ mod tests {
                     crate::gemm::gemm_loop(m, k, n, 1.0, &a, a_strides, &b, b_strides, 0.0, &mut expected, n);
                     let mut c = vec![f32::NAN; m * n];
                     // SAFETY: the slices are sized for their strides.
-                    unsafe { gemm_small(m, k, n, 1.0, &a, a_strides, &b, b_strides, 0.0, &mut c, n) };
+                    unsafe { gemm_small(m, k, n, 1.0, &a, a_strides, &b, b_strides, 0.0, c.as_mut_ptr(), n) };
                     for (g, e) in c.iter().zip(&expected) {
                         assert!((g - e).abs() <= 1e-4 * (1.0 + e.abs()), "{m}x{k}x{n}: {g} vs {e}");
                     }
