@@ -201,7 +201,15 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
     /// Applies `f` to every element.
     pub fn map(&self, mut f: impl FnMut(E) -> E) -> Self {
         let x = self.as_slice();
-        Self::from_fn_with_shape(self.shape, |i| f(x[i]))
+        let init = |out: &mut [core::mem::MaybeUninit<E>]| {
+            for (o, &v) in out.iter_mut().zip(x) {
+                o.write(f(v));
+            }
+        };
+        // SAFETY: `out` and `x` both have the shape's element count, so the
+        // loop writes every element.
+        let buf = unsafe { D::from_uninit(&self.shape, init) };
+        Tensor { shape: self.shape, buf }
     }
 
     /// Applies `f` to every element in place.
@@ -216,7 +224,15 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
     pub fn zip_map(&self, other: &Self, mut f: impl FnMut(E, E) -> E) -> Self {
         self.check_same_shape("zip_map", other);
         let (x, y) = (self.as_slice(), other.as_slice());
-        Self::from_fn_with_shape(self.shape, |i| f(x[i], y[i]))
+        let init = |out: &mut [core::mem::MaybeUninit<E>]| {
+            for ((o, &u), &v) in out.iter_mut().zip(x).zip(y) {
+                o.write(f(u, v));
+            }
+        };
+        // SAFETY: the shapes are equal (checked above), so `out`, `x` and
+        // `y` have the same length and the loop writes every element.
+        let buf = unsafe { D::from_uninit(&self.shape, init) };
+        Tensor { shape: self.shape, buf }
     }
 
     /// Panics with both shapes when a `Dyn` axis makes them differ.

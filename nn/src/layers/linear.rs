@@ -212,7 +212,7 @@ fn product<S: Shape, E: Float, D: Storage<S, E>>(
 
 /// Adds `bias` to every row of `y`, whose rows have the bias's length.
 fn add_bias<S: Shape, E: Float, D: Storage<S, E>>(y: &mut Tensor<S, E, D>, bias: &[E]) {
-    for row in y.as_mut_slice().chunks_mut(bias.len().max(1)) {
+    for row in y.as_mut_slice().chunks_exact_mut(bias.len().max(1)) {
         row.iter_mut().zip(bias).for_each(|(y, &b)| *y += b);
     }
 }
@@ -221,7 +221,7 @@ fn add_bias<S: Shape, E: Float, D: Storage<S, E>>(y: &mut Tensor<S, E, D>, bias:
 fn bias_grad<O: Dim, E: Float, D: Storage<Rank1<O>, E>>(out: O, grad: &[E]) -> Tensor<Rank1<O>, E, D> {
     let mut sum = Tensor::zeros_with_shape(Rank1(out));
     let acc = sum.as_mut_slice();
-    for row in grad.chunks(out.size().max(1)) {
+    for row in grad.chunks_exact(out.size().max(1)) {
         acc.iter_mut().zip(row).for_each(|(a, &g)| *a += g);
     }
     sum
