@@ -40,9 +40,10 @@ pub const SMALL_MIN_FLOPS: usize = 64;
 pub const SMALL_MAX_FLOPS: usize = 128 * 128 * 128;
 
 /// The unpacked kernel's dot products (`x · Wᵀ` with an output width that
-/// is not a multiple of 4) lose to `matrixmultiply` above this many
-/// multiply-adds: 10.5 against 13.8 GFLOP/s at 64×128×10.
-pub const SMALL_DOT_MAX_FLOPS: usize = 8192;
+/// is not a multiple of 4) run eight lanes at a time, so they need an inner
+/// dimension that is a multiple of 8 or at least this long: at 14×14×14
+/// they reached 3.5 GFLOP/s against `matrixmultiply`'s 6.6.
+pub const SMALL_DOT_MIN_DEPTH: usize = 32;
 
 /// The kernel a product goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,7 +79,12 @@ pub fn route(m: usize, k: usize, n: usize, a_strides: [usize; 2], b_strides: [us
         small::Plan::Rows | small::Plan::Transposed if flops <= SMALL_MAX_FLOPS => Route::Small,
         // The copy of `b` or the dot products pay off only from 8×8×8.
         small::Plan::Copy if (BLOCKED_MIN_FLOPS..=SMALL_MAX_FLOPS).contains(&flops) => Route::Small,
-        small::Plan::Dot if (BLOCKED_MIN_FLOPS..=SMALL_DOT_MAX_FLOPS).contains(&flops) => Route::Small,
+        small::Plan::Dot
+            if (BLOCKED_MIN_FLOPS..=SMALL_MAX_FLOPS).contains(&flops)
+                && (k.is_multiple_of(8) || k >= SMALL_DOT_MIN_DEPTH) =>
+        {
+            Route::Small
+        }
         _ => blocked,
     }
 }
@@ -589,9 +595,11 @@ mod tests {
         // A transposed b needs a copy, which pays off from 512 on.
         assert_eq!(route(7, 7, 7, [7, 1], [1, 7]), Route::Loop);
         assert_eq!(route(150, 4, 16, [4, 1], [1, 4]), Route::Small);
-        // Dot products (3 columns) up to 8192 multiply-adds.
+        // Dot products (3 or 10 columns) over a depth of 16 or 128, but
+        // not over 14.
         assert_eq!(route(150, 16, 3, [16, 1], [1, 16]), Route::Small);
-        assert_eq!(route(64, 128, 10, [128, 1], [1, 128]), blocked);
+        assert_eq!(route(64, 128, 10, [128, 1], [1, 128]), Route::Small);
+        assert_eq!(route(14, 14, 14, [14, 1], [1, 14]), blocked);
         // The weight gradient dzᵀ · x of the Iris layer 1.
         assert_eq!(route(16, 150, 4, [1, 16], [4, 1]), Route::Small);
         // Up to 128×128×128 for the unpacked kernel, the MNIST layer beyond.
