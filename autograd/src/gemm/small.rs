@@ -245,8 +245,9 @@ mod avx2 {
 
     use super::{store, Operands};
 
-    /// [`super::dot`] for f32: four columns of `c` at a time, each with an
-    /// 8-lane accumulator, reduced together by horizontal additions.
+    /// [`super::dot`] for f32: blocks of four rows by four columns of `c`,
+    /// each element with an 8-lane accumulator, the four of a row reduced
+    /// together by horizontal additions.
     ///
     /// LLVM vectorised the generic loop two lanes wide (it starts from the
     /// pairwise reduction), which cost 4 times the instructions.
@@ -256,62 +257,91 @@ mod avx2 {
     /// As [`super::dot`], and the CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn dot_f32(o: Operands<f32>) {
-        for i in 0..o.m {
-            let mut j = 0;
-            // SAFETY: every block stays inside `m × n`.
-            unsafe {
-                while j + 4 <= o.n {
-                    dot_block::<4>(o, i, j);
-                    j += 4;
-                }
-                match o.n - j {
-                    3 => dot_block::<3>(o, i, j),
-                    2 => dot_block::<2>(o, i, j),
-                    1 => dot_block::<1>(o, i, j),
-                    _ => {}
-                }
+        let mut i = 0;
+        // SAFETY: every block stays inside `m × n`.
+        unsafe {
+            while i + 4 <= o.m {
+                dot_rows::<4>(o, i);
+                i += 4;
+            }
+            while i < o.m {
+                dot_rows::<1>(o, i);
+                i += 1;
             }
         }
     }
 
-    /// `c[i, j..j + C]` for `C <= 4`.
+    /// Rows `i..i + R` of `c`, in blocks of up to four columns.
     ///
     /// # Safety
     ///
-    /// As [`dot_f32`], with `i < m` and `j + C <= n`.
+    /// As [`dot_f32`], with `i + R <= m`.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn dot_block<const C: usize>(o: Operands<f32>, i: usize, j: usize) {
+    unsafe fn dot_rows<const R: usize>(o: Operands<f32>, i: usize) {
+        let mut j = 0;
+        // SAFETY: every block stays inside `m × n`.
+        unsafe {
+            while j + 4 <= o.n {
+                dot_block::<R, 4>(o, i, j);
+                j += 4;
+            }
+            match o.n - j {
+                3 => dot_block::<R, 3>(o, i, j),
+                2 => dot_block::<R, 2>(o, i, j),
+                1 => dot_block::<R, 1>(o, i, j),
+                _ => {}
+            }
+        }
+    }
+
+    /// `c[i..i + R, j..j + C]` for `C <= 4`: `R · C` accumulators sharing
+    /// the loads of `a` and `b`.
+    ///
+    /// # Safety
+    ///
+    /// As [`dot_f32`], with `i + R <= m` and `j + C <= n`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dot_block<const R: usize, const C: usize>(o: Operands<f32>, i: usize, j: usize) {
         let (rsa, csb, k) = (o.a_strides[0], o.b_strides[1], o.k);
         let full = k - k % 8;
-        // SAFETY: `a[i, 0..k]` and `b[0..k, j..j + C]` lie inside the
-        // operands, and `c[i, j..j + C]` inside `c`.
+        // SAFETY: `a[i..i + R, 0..k]` and `b[0..k, j..j + C]` lie inside
+        // the operands, and `c[i..i + R, j..j + C]` inside `c`.
         unsafe {
             let a = o.a.add(i * rsa);
             let b = o.b.add(j * csb);
-            let mut acc = [_mm256_setzero_ps(); 4];
+            let mut acc = [[_mm256_setzero_ps(); 4]; R];
             let mut p = 0;
             while p < full {
-                let a_chunk = _mm256_loadu_ps(a.add(p));
-                for (col, acc_col) in acc.iter_mut().enumerate().take(C) {
-                    *acc_col = _mm256_fmadd_ps(a_chunk, _mm256_loadu_ps(b.add(col * csb + p)), *acc_col);
+                let mut b_chunks = [_mm256_setzero_ps(); 4];
+                for (col, chunk) in b_chunks.iter_mut().enumerate().take(C) {
+                    *chunk = _mm256_loadu_ps(b.add(col * csb + p));
+                }
+                for (r, acc_row) in acc.iter_mut().enumerate() {
+                    let a_chunk = _mm256_loadu_ps(a.add(r * rsa + p));
+                    for (acc_col, &b_chunk) in acc_row.iter_mut().zip(&b_chunks).take(C) {
+                        *acc_col = _mm256_fmadd_ps(a_chunk, b_chunk, *acc_col);
+                    }
                 }
                 p += 8;
             }
-            // Lane l of `h` holds partial sums of column l % 4; adding the
-            // two halves gives the four sums in order.
-            let h = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
-            let sums = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps::<1>(h));
-            let mut lanes = [0.0f32; 4];
-            _mm_storeu_ps(lanes.as_mut_ptr(), sums);
-            let mut row = [0.0f32; C];
-            for (col, v) in row.iter_mut().enumerate() {
-                *v = lanes[col];
-                for q in full..k {
-                    *v = (*a.add(q)).mul_add(*b.add(col * csb + q), *v);
+            let mut block = [[0.0f32; C]; R];
+            for (r, (acc_row, out)) in acc.iter().zip(block.iter_mut()).enumerate() {
+                // Lane l of `h` holds partial sums of column l % 4; adding
+                // the two halves gives the four sums in order.
+                let h = _mm256_hadd_ps(_mm256_hadd_ps(acc_row[0], acc_row[1]), _mm256_hadd_ps(acc_row[2], acc_row[3]));
+                let sums = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps::<1>(h));
+                let mut lanes = [0.0f32; 4];
+                _mm_storeu_ps(lanes.as_mut_ptr(), sums);
+                for (col, v) in out.iter_mut().enumerate() {
+                    *v = lanes[col];
+                    for q in full..k {
+                        *v = (*a.add(r * rsa + q)).mul_add(*b.add(col * csb + q), *v);
+                    }
                 }
             }
-            store(o, i, j, &[row]);
+            store(o, i, j, &block);
         }
     }
 }
@@ -689,7 +719,7 @@ mod tests {
 
     #[test]
     fn f32_kernel_agrees_with_plain_loop() {
-        for &(m, k, n) in &[(150, 4, 16), (150, 16, 3), (3, 150, 16), (150, 3, 16), (16, 150, 4), (64, 128, 10)] {
+        for &(m, k, n) in &[(150, 4, 16), (150, 16, 3), (3, 150, 16), (150, 3, 16), (16, 150, 4), (64, 128, 10), (9, 13, 6), (7, 21, 3), (5, 8, 1)] {
             for (a_strides, a_len) in layouts(m, k) {
                 for (b_strides, b_len) in layouts(k, n) {
                     let a: Vec<f32> = (0..a_len).map(|i| (i as f32 * 0.37).sin()).collect();
