@@ -59,6 +59,17 @@ pub trait Float:
         }
     }
     fn ln(self) -> Self;
+
+    /// Replaces every element `x` of `xs` with `ln x`.
+    ///
+    /// For `f32` this runs a vectorised logarithm of this crate, within 2 ulp
+    /// of the exact value; for `f64` it calls [`ln`](Self::ln) on each
+    /// element.
+    fn ln_in_place(xs: &mut [Self]) {
+        for x in xs {
+            *x = x.ln();
+        }
+    }
     fn ln_1p(self) -> Self;
     fn exp_m1(self) -> Self;
     fn sqrt(self) -> Self;
@@ -243,7 +254,11 @@ macro_rules! impl_float {
     };
     (@exp_in_place f32) => {
         fn exp_in_place(xs: &mut [Self]) {
-            crate::exp_f32::exp_in_place(xs)
+            crate::math_f32::exp_in_place(xs)
+        }
+
+        fn ln_in_place(xs: &mut [Self]) {
+            crate::math_f32::ln_in_place(xs)
         }
     };
     (@exp_in_place f64) => {};

@@ -111,7 +111,7 @@ extern crate self as autograd;
 
 pub mod device;
 mod element;
-mod exp_f32;
+mod math_f32;
 pub mod function;
 pub mod gemm;
 pub mod grad;

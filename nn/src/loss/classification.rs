@@ -253,10 +253,11 @@ where
     let mut losses = Tensor::zeros_with_shape(Rank1(samples));
     let width = c.max(1);
 
-    // Three passes over the whole batch, so that the exponentials run over
-    // one slice (vectorised for f32) instead of one short row at a time:
-    // log_probs = x - row max, grad = exp(log_probs), then per row
-    // log-softmax = (x - max) - ln Σ exp(x - max) and softmax = grad / Σ.
+    // Passes over the whole batch, so that the exponentials and logarithms
+    // run over one slice each (vectorised for f32) instead of one short row
+    // at a time: log_probs = x - row max, grad = exp(log_probs), losses =
+    // ln Σ grad per row, then per row log-softmax = (x - max) - ln Σ and
+    // softmax = grad / Σ.
     let shifted = log_probs.as_mut_slice();
     for (x_row, out) in x.chunks_exact(width).zip(shifted.chunks_exact_mut(width)) {
         let max = x_row.iter().fold(E::NEG_INFINITY, |m, &v| m.max(v));
@@ -271,14 +272,23 @@ where
     // With the smoothed target t' = (1 - ε) t + ε / C,
     // loss = -Σ t' log_softmax(x) and ∂loss/∂x = (Σ t') softmax(x) - t'.
     let keep = E::ONE - label_smoothing;
+    if c == 0 {
+        // No classes: every loss is an empty sum.
+        return (losses, grad, log_probs);
+    }
+    let ln_sums = losses.as_mut_slice();
+    for (ln_sum, g) in ln_sums.iter_mut().zip(grad.as_slice().chunks_exact(width)) {
+        *ln_sum = g.iter().copied().sum();
+    }
+    E::ln_in_place(ln_sums);
     let rows = log_probs
         .as_mut_slice()
         .chunks_exact_mut(width)
         .zip(grad.as_mut_slice().chunks_exact_mut(width));
     for (i, ((lsm, g), loss)) in rows.zip(losses.as_mut_slice()).enumerate() {
-        let sum: E = g.iter().copied().sum();
-        let ln_sum = sum.ln();
-        let inv_sum = E::ONE / sum;
+        // `loss` holds ln Σ exp(x - max) until the loss overwrites it.
+        let ln_sum = *loss;
+        let inv_sum = E::ONE / g.iter().copied().sum::<E>();
         let mut total = E::ZERO;
         let mut weighted = E::ZERO;
         for (k, l) in lsm.iter_mut().enumerate() {
