@@ -51,8 +51,8 @@ pub trait Float:
     /// Replaces every element `x` of `xs` with `eˣ`.
     ///
     /// For `f32` this runs a vectorised exponential of this crate, within
-    /// 2 ulp of the exact value (where `libm::expf` is correctly rounded in
-    /// most cases); for `f64` it calls [`exp`](Self::exp) on each element.
+    /// 2 ulp of the exact value. For `f64` it calls [`exp`](Self::exp) on
+    /// each element.
     fn exp_in_place(xs: &mut [Self]) {
         for x in xs {
             *x = x.exp();
@@ -63,7 +63,7 @@ pub trait Float:
     /// Replaces every element `x` of `xs` with `ln x`.
     ///
     /// For `f32` this runs a vectorised logarithm of this crate, within 2 ulp
-    /// of the exact value; for `f64` it calls [`ln`](Self::ln) on each
+    /// of the exact value. For `f64` it calls [`ln`](Self::ln) on each
     /// element.
     fn ln_in_place(xs: &mut [Self]) {
         for x in xs {

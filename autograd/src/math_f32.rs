@@ -229,9 +229,9 @@ mod tests {
         }
     }
 
-    /// The distance from `got` to the exact `expected` in units of the
-    /// `f32` spacing at `expected` (the subnormal spacing below the normal
-    /// range).
+    /// Measures the distance from `got` to the exact `expected` in units of
+    /// the `f32` spacing at `expected` (the subnormal spacing below the
+    /// normal range).
     fn ulps(got: f32, expected: f64) -> f64 {
         let spacing = if expected.abs() < f32::MIN_POSITIVE as f64 {
             2f64.powi(-149)
@@ -263,7 +263,7 @@ mod tests {
     }
 
     #[test]
-    fn exp_within_two_ulp_near_zero_and_at_reduction_boundaries() {
+    fn exp_near_zero_and_reduction_edges() {
         let ln2 = core::f64::consts::LN_2;
         let mut xs: Vec<f32> = (-2000..=2000).map(|i| i as f32 * 1e-4).collect();
         for n in -150..=128 {

@@ -87,8 +87,8 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
         }
     }
 
-    /// The matrix product `a · b` as a new tensor of shape `shape`, whose
-    /// `m × n` elements are the product's rows one after the other. `a` is
+    /// Computes the matrix product `a · b` into a new tensor of shape
+    /// `shape`, whose `m × n` elements are the product's rows in order. `a` is
     /// `m × k` and `b` is `k × n`, read with `[row, column]` strides as in
     /// [`crate::gemm`]. The kernel writes the output buffer directly, with
     /// no zero fill first on `Cpu`.

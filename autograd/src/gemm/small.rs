@@ -6,20 +6,21 @@
 //! operands where they are:
 //!
 //! - **broadcast**: when the rows of `b` are contiguous, a block of up to 4
-//!   rows of `c` by 16 (f32), 8, 4 or 1 columns is kept in accumulators while `p`
-//!   runs over the inner dimension; each step broadcasts one element of `a`
-//!   per row and multiplies it into a row segment of `b`. When the columns of
-//!   `a` are contiguous instead (and give wider vectors), the same loop
-//!   computes `cᵀ = bᵀ · aᵀ`.
+//!   rows of `c` by 16 (f32), 8, 4 or 1 columns stays in accumulators while
+//!   `p` runs over the inner dimension. Each step broadcasts one element of
+//!   `a` per row and multiplies it into a row segment of `b`. When the
+//!   columns of `a` are contiguous instead (and give wider vectors), the
+//!   same loop computes `cᵀ = bᵀ · aᵀ`.
 //! - **dot**: when the rows of `a` and the columns of `b` are contiguous
-//!   (`x · Wᵀ`) and `c` is narrow, each element is a dot product over
-//!   eight lanes.
-//! - Otherwise `b` is copied into a row-major buffer on the stack and the
-//!   broadcast loop runs on the copy.
+//!   (`x · Wᵀ`) and the width of `c` is not a multiple of 4, each element
+//!   is a dot product over eight lanes.
+//! - Otherwise `b` is copied into a row-major buffer (on the stack up to
+//!   [`PACK_MAX`] elements) and the broadcast loop runs on the copy.
 //!
 //! The loops are written over fixed-size arrays so that LLVM vectorises them:
 //! SSE2 in a baseline x86-64 build, and AVX2 with fused multiply-adds when
-//! the `std` feature can detect them at run time.
+//! the `std` feature can detect them at run time. The f32 dot loop uses
+//! AVX2 intrinsics (see [`avx2`]).
 
 use core::mem::MaybeUninit;
 
@@ -92,7 +93,7 @@ pub(crate) fn supports(k: usize, n: usize, a_strides: [usize; 2], b_strides: [us
     csb == 1 || rsa == 1 || (csa == 1 && rsb == 1 && k >= LANES) || k * n <= PACK_MAX || cfg!(feature = "alloc")
 }
 
-/// Which loop computes a product, from its layout.
+/// The loop that computes a product, chosen from its layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Plan {
     /// Broadcast over the rows of `b`.
@@ -122,8 +123,8 @@ pub(crate) fn plan(m: usize, k: usize, n: usize, a_strides: [usize; 2], b_stride
     }
 }
 
-/// How well a dimension of `width` fills the vector blocks: the widest
-/// block it can use, times the share of its columns in vector blocks.
+/// Scores how well a dimension of `width` fills the vector blocks: the
+/// widest block it can use, times the share of its columns in vector blocks.
 fn lane_score(width: usize) -> usize {
     let widest = match width {
         16.. => 16,
@@ -140,11 +141,11 @@ fn lane_score(width: usize) -> usize {
 ///
 /// # Safety
 ///
-/// Every index `(rows - 1) * row_stride + (cols - 1) * col_stride` of `a`
-/// (`m × k`) and `b` (`k × n`) must lie inside its slice, `c` must be valid
-/// for writes (and for reads unless `beta` is zero) at every index of the
-/// `m × n` output, `c` must not overlap `a` or `b`, and [`supports`] must
-/// hold.
+/// - Every index `(rows - 1) * row_stride + (cols - 1) * col_stride` of `a`
+///   (`m × k`) and `b` (`k × n`) lies inside its slice.
+/// - `c` is valid for writes at every index of the `m × n` output, and for
+///   reads too unless `beta` is zero. It does not overlap `a` or `b`.
+/// - [`supports`] holds.
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn gemm_small<E: Element>(
     m: usize,

@@ -214,7 +214,7 @@ fn product<S: Shape, E: Float, D: Storage<S, E>>(
 ///
 /// For a width that is a multiple of 4, up to the unpacked kernel's size
 /// limit, this is the product of a column of ones and the bias row, added
-/// into `y` (`beta = 1`): the kernel keeps blocks of 4 rows in vector
+/// into `y` (`beta = 1`). The kernel keeps blocks of 4 rows in vector
 /// registers, where the loop below runs once per row. Other widths keep the
 /// loop, because the kernel's one-column blocks cost more (2,000
 /// instructions more per Iris step for the 3 outputs).

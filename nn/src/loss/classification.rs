@@ -140,8 +140,8 @@ pub trait CrossEntropyTarget<N: Dim, C: Dim, E: Float, D: Storage<Rank2<N, C>, E
     /// Panics when a `Dyn` axis of the target differs from the logits'.
     fn check_shape(&self, logits: Rank2<N, C>);
 
-    /// The target probability of class `c` for sample `i` (before label
-    /// smoothing), with `classes` classes per sample.
+    /// Returns the target probability of class `c` for sample `i` (before
+    /// label smoothing), with `classes` classes per sample.
     fn probability(&self, i: usize, c: usize, classes: usize) -> E;
 
     /// Computes the target's gradient from the log-probabilities, the
@@ -286,7 +286,7 @@ where
         .chunks_exact_mut(width)
         .zip(grad.as_mut_slice().chunks_exact_mut(width));
     for (i, ((lsm, g), loss)) in rows.zip(losses.as_mut_slice()).enumerate() {
-        // `loss` holds ln Σ exp(x - max) until the loss overwrites it.
+        // `loss` contains ln Σ exp(x - max) until the loss overwrites it.
         let ln_sum = *loss;
         let inv_sum = E::ONE / g.iter().copied().sum::<E>();
         let mut total = E::ZERO;
