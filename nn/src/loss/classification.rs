@@ -144,6 +144,13 @@ pub trait CrossEntropyTarget<N: Dim, C: Dim, E: Float, D: Storage<Rank2<N, C>, E
     /// label smoothing), with `classes` classes per sample.
     fn probability(&self, i: usize, c: usize, classes: usize) -> E;
 
+    /// Returns the class of sample `i` when the target puts all of its
+    /// probability on one class, as class indices do, so that the loss can
+    /// skip reading the other classes.
+    fn one_hot_class(&self, _i: usize) -> Option<usize> {
+        None
+    }
+
     /// Computes the target's gradient from the log-probabilities, the
     /// cotangent of each sample's loss and the label smoothing.
     fn grad(log_probs: Tensor<Rank2<N, C>, E, D>, cotangents: &[E], label_smoothing: E) -> Self::Grad;
@@ -178,6 +185,11 @@ where
         } else {
             E::ZERO
         }
+    }
+
+    #[inline]
+    fn one_hot_class(&self, i: usize) -> Option<usize> {
+        Some(self.indices[i])
     }
 
     fn grad(_: Tensor<Rank2<N, C>, E, D>, _: &[E], _: E) -> NoGrad {
@@ -289,6 +301,21 @@ where
         // `loss` contains ln Σ exp(x - max) until the loss overwrites it.
         let ln_sum = *loss;
         let inv_sum = E::ONE / g.iter().copied().sum::<E>();
+        if let Some(class) = target.one_hot_class(i) {
+            // t' is ε / C everywhere but at `class`, where it adds 1 - ε.
+            let mut sum_log_probs = E::ZERO;
+            for l in lsm.iter_mut() {
+                *l -= ln_sum;
+                sum_log_probs += *l;
+            }
+            let total = keep + E::from_usize(c) * uniform;
+            for e in g.iter_mut() {
+                *e = total * (*e * inv_sum) - uniform;
+            }
+            g[class] -= keep;
+            *loss = -(keep * lsm[class] + uniform * sum_log_probs);
+            continue;
+        }
         let mut total = E::ZERO;
         let mut weighted = E::ZERO;
         for (k, l) in lsm.iter_mut().enumerate() {
