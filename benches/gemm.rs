@@ -76,9 +76,41 @@ impl Product {
 /// The element types, with the per-type entry points of each kernel.
 trait Elem: autograd::Float + nalgebra::Scalar + nalgebra::ComplexField {
     fn matrixmultiply(p: &Product, a: &[Self], b: &[Self], c: &mut [Self]);
+
+    /// `autograd::gemm::gemm_small_f32` or `_f64`.
+    #[allow(clippy::too_many_arguments)]
+    fn small(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: &[Self],
+        a_strides: [usize; 2],
+        b: &[Self],
+        b_strides: [usize; 2],
+        beta: Self,
+        c: &mut [Self],
+        c_row_stride: usize,
+    );
 }
 
 impl Elem for f32 {
+    fn small(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f32,
+        a: &[f32],
+        a_strides: [usize; 2],
+        b: &[f32],
+        b_strides: [usize; 2],
+        beta: f32,
+        c: &mut [f32],
+        c_row_stride: usize,
+    ) {
+        autograd::gemm::gemm_small_f32(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_row_stride)
+    }
+
     fn matrixmultiply(p: &Product, a: &[f32], b: &[f32], c: &mut [f32]) {
         let ([rsa, csa], [rsb, csb]) = (p.a_strides(), p.b_strides());
         // SAFETY: `a`, `b` and `c` were allocated with exactly the elements
@@ -105,6 +137,22 @@ impl Elem for f32 {
 }
 
 impl Elem for f64 {
+    fn small(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f64,
+        a: &[f64],
+        a_strides: [usize; 2],
+        b: &[f64],
+        b_strides: [usize; 2],
+        beta: f64,
+        c: &mut [f64],
+        c_row_stride: usize,
+    ) {
+        autograd::gemm::gemm_small_f64(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_row_stride)
+    }
+
     fn matrixmultiply(p: &Product, a: &[f64], b: &[f64], c: &mut [f64]) {
         let ([rsa, csa], [rsb, csb]) = (p.a_strides(), p.b_strides());
         // SAFETY: as for f32.
@@ -207,6 +255,23 @@ fn nalgebra_dynamic<E: Elem>(p: &Product, a: &[E], b: &[E], c: &mut [E]) {
 fn autograd_loop<E: Elem>(p: &Product, a: &[E], b: &[E], c: &mut [E]) {
     let n = p.n;
     autograd::gemm::gemm_loop(
+        p.m,
+        p.k,
+        n,
+        E::ONE,
+        a,
+        p.a_strides(),
+        b,
+        p.b_strides(),
+        E::ZERO,
+        c,
+        n,
+    );
+}
+
+fn autograd_small<E: Elem>(p: &Product, a: &[E], b: &[E], c: &mut [E]) {
+    let n = p.n;
+    E::small(
         p.m,
         p.k,
         n,
@@ -409,9 +474,9 @@ fn products() -> Vec<(&'static str, Product, fn(&Product) -> Option<Timed>)> {
 
 fn print_products() {
     println!(
-        "| product | m×k×n | type | SMatrix | DMatrix | matrixmultiply | gemm crate | plain loop | gemm.rs routed |"
+        "| product | m×k×n | type | SMatrix | DMatrix | matrixmultiply | gemm crate | plain loop | small kernel | gemm.rs routed |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for (ty, p, static_call) in products() {
         let mut calls: Vec<Timed> = static_call(&p).into_iter().collect();
         let has_static = !calls.is_empty();
@@ -435,12 +500,13 @@ fn print_products() {
 }
 
 /// Lists the kernels of the table after `SMatrix`, in column order.
-fn dynamic_kernels<E: Elem>() -> [Kernel<E>; 5] {
+fn dynamic_kernels<E: Elem>() -> [Kernel<E>; 6] {
     [
         nalgebra_dynamic,
         E::matrixmultiply,
         gemm_crate,
         autograd_loop,
+        autograd_small,
         autograd_routed,
     ]
 }
@@ -461,12 +527,24 @@ fn print_sweep() {
         (4, 32, 32),
         (150, 4, 3),
         (150, 8, 16),
+        // The products of the training steps that stay below the blocked
+        // kernel: Iris 4-16-3 and the 784-128-10 head.
+        (150, 4, 16),
+        (150, 16, 3),
+        (3, 150, 16),
+        (150, 3, 16),
+        (16, 150, 4),
+        (64, 128, 10),
+        (10, 64, 128),
+        (64, 10, 128),
+        (96, 96, 96),
+        (128, 128, 128),
     ]);
 
-    println!("| m×k×n | m·k·n | layout | plain loop | matrixmultiply | gemm crate |");
-    println!("|---|---|---|---|---|---|");
+    println!("| m×k×n | m·k·n | layout | plain loop | small kernel | matrixmultiply | gemm crate |");
+    println!("|---|---|---|---|---|---|---|");
     for (m, k, n) in sizes {
-        for layout in [Layout::Nn, Layout::Nt] {
+        for layout in [Layout::Nn, Layout::Nt, Layout::Tn] {
             let p = Product {
                 name: "sweep",
                 m,
@@ -474,11 +552,11 @@ fn print_sweep() {
                 n,
                 layout,
             };
-            let calls = [autograd_loop, f32::matrixmultiply, gemm_crate]
+            let calls = [autograd_loop, autograd_small, f32::matrixmultiply, gemm_crate]
                 .map(|kernel| dynamic_call::<f32>(&p, kernel));
-            let [loop_g, blocked, crate_g] = median_gflops(&p, calls.into()).try_into().unwrap();
+            let [loop_g, small_g, blocked, crate_g] = median_gflops(&p, calls.into()).try_into().unwrap();
             println!(
-                "| {m}×{k}×{n} | {} | {} | {loop_g:.2} | {blocked:.2} | {crate_g:.2} |",
+                "| {m}×{k}×{n} | {} | {} | {loop_g:.2} | {small_g:.2} | {blocked:.2} | {crate_g:.2} |",
                 m * k * n,
                 layout.label()
             );

@@ -8,6 +8,7 @@
 //! tensor value and never allocates.
 
 use core::fmt::Debug;
+use core::mem::MaybeUninit;
 
 use generic_array::sequence::GenericSequence;
 use generic_array::GenericArray;
@@ -31,6 +32,25 @@ pub trait Storage<S: Shape, E: Float>: Device {
 
     /// Allocates a buffer of `shape.numel()` elements, each set by `f(index)`.
     fn from_fn(shape: &S, f: impl FnMut(usize) -> E) -> Self::Buf;
+
+    /// Allocates a buffer of `shape.numel()` elements and lets `init` write
+    /// them, for kernels that overwrite their whole output.
+    ///
+    /// The default zero-fills the buffer first; `Cpu` skips the fill.
+    ///
+    /// # Safety
+    ///
+    /// `init` must write an initialised value into every element of the
+    /// slice it gets.
+    unsafe fn from_uninit(shape: &S, init: impl FnOnce(&mut [MaybeUninit<E>])) -> Self::Buf {
+        let mut buf = Self::from_fn(shape, |_| E::ZERO);
+        let slice = Self::as_mut_slice(&mut buf);
+        // SAFETY: `MaybeUninit<E>` has the layout of `E`, and the caller
+        // writes only initialised values, so the slice stays initialised.
+        let slots = unsafe { &mut *(slice as *mut [E] as *mut [MaybeUninit<E>]) };
+        init(slots);
+        buf
+    }
 
     fn as_slice(buf: &Self::Buf) -> &[E];
 
@@ -68,6 +88,13 @@ impl<S: Shape, E: Float> Storage<S, E> for Cpu {
             slot.write(f(i));
         }
         // SAFETY: the loop above wrote every element.
+        unsafe { buf.assume_init() }
+    }
+
+    unsafe fn from_uninit(shape: &S, init: impl FnOnce(&mut [MaybeUninit<E>])) -> Self::Buf {
+        let mut buf = alloc::sync::Arc::<[E]>::new_uninit_slice(shape.numel());
+        init(alloc::sync::Arc::get_mut(&mut buf).expect("a new Arc has no other owner"));
+        // SAFETY: the caller's `init` wrote every element.
         unsafe { buf.assume_init() }
     }
 

@@ -47,7 +47,29 @@ pub trait Float:
     }
 
     fn exp(self) -> Self;
+
+    /// Replaces every element `x` of `xs` with `eˣ`.
+    ///
+    /// For `f32` this runs a vectorised exponential of this crate, within
+    /// 2 ulp of the exact value. For `f64` it calls [`exp`](Self::exp) on
+    /// each element.
+    fn exp_in_place(xs: &mut [Self]) {
+        for x in xs {
+            *x = x.exp();
+        }
+    }
     fn ln(self) -> Self;
+
+    /// Replaces every element `x` of `xs` with `ln x`.
+    ///
+    /// For `f32` this runs a vectorised logarithm of this crate, within 2 ulp
+    /// of the exact value. For `f64` it calls [`ln`](Self::ln) on each
+    /// element.
+    fn ln_in_place(xs: &mut [Self]) {
+        for x in xs {
+            *x = x.ln();
+        }
+    }
     fn ln_1p(self) -> Self;
     fn exp_m1(self) -> Self;
     fn sqrt(self) -> Self;
@@ -102,6 +124,25 @@ pub trait Float:
         c: &mut [Self],
         c_row_stride: usize,
     );
+
+    /// Matrix product `c = a * b` into an `m × n` row-major output that
+    /// may be uninitialised; every element of `c` is written.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `c` does not have `m · n` elements or an operand is too
+    /// short for its dimensions and strides.
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_uninit(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[Self],
+        a_strides: [usize; 2],
+        b: &[Self],
+        b_strides: [usize; 2],
+        c: &mut [core::mem::MaybeUninit<Self>],
+    );
 }
 
 macro_rules! impl_float {
@@ -124,6 +165,7 @@ macro_rules! impl_float {
             fn exp(self) -> Self {
                 impl_float!(@libm $suffix exp)(self)
             }
+            impl_float!(@exp_in_place $suffix);
             fn ln(self) -> Self {
                 impl_float!(@libm $suffix log)(self)
             }
@@ -195,8 +237,31 @@ macro_rules! impl_float {
             ) {
                 crate::gemm::$mm(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_row_stride)
             }
+
+            fn gemm_uninit(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: &[Self],
+                a_strides: [usize; 2],
+                b: &[Self],
+                b_strides: [usize; 2],
+                c: &mut [core::mem::MaybeUninit<Self>],
+            ) {
+                crate::gemm::gemm_uninit(m, k, n, a, a_strides, b, b_strides, c)
+            }
         }
     };
+    (@exp_in_place f32) => {
+        fn exp_in_place(xs: &mut [Self]) {
+            crate::math_f32::exp_in_place(xs)
+        }
+
+        fn ln_in_place(xs: &mut [Self]) {
+            crate::math_f32::ln_in_place(xs)
+        }
+    };
+    (@exp_in_place f64) => {};
     (@libm f32 $f:ident) => { paste_f32!($f) };
     (@libm f64 $f:ident) => { libm::$f };
 }

@@ -5,28 +5,92 @@
 //! `a_strides` and `b_strides` are `[row_stride, column_stride]` in elements,
 //! so a transposed operand is the same slice with its strides swapped.
 //!
-//! Small products run a plain loop; large ones go to `matrixmultiply` (the
-//! kernel behind nalgebra's dynamic-size product) when the `alloc` feature is
-//! on. `BENCHMARKS.md` records the measurements behind the threshold and
-//! behind keeping `matrixmultiply` rather than the `gemm` crate.
+//! Each product goes to one of three kernels, by size and layout (see
+//! [`route`]). A plain loop takes the tiniest and the unpacked kernel of
+//! `gemm/small.rs` those up to 128×128×128 multiply-adds. `matrixmultiply`
+//! (the kernel behind nalgebra's dynamic-size product, with the `alloc`
+//! feature) takes the larger ones. `BENCHMARKS.md` records the measurements behind the
+//! thresholds and behind keeping `matrixmultiply` rather than the `gemm`
+//! crate.
+
+mod small;
+
+use core::mem::MaybeUninit;
 
 use crate::Float;
 
 /// Products with at least this many multiply-adds (`m * k * n`) use the
-/// blocked kernel, because below it the kernel's packing costs more than it
-/// saves.
+/// blocked kernel when the unpacked kernel does not take them.
 ///
 /// Measured with `cargo bench --bench gemm` on a 2-core AMD EPYC (Zen, AVX2
 /// and FMA), f32, one thread. The plain loop is faster up to 6×6×6 (216),
-/// and up to 7×7×7 with the right operand transposed. From 8×8×8 to
-/// 10×10×10 the two kernels are within 20% of each other, and from 11×11×11
-/// (1331) on `matrixmultiply` is 1.2 to 2.1 times faster, as it is at
-/// 150×4×3 (1800). 512 (8×8×8) is the first cube where the blocked kernel
-/// wins in both layouts.
+/// and up to 7×7×7 with the right operand transposed. 512 (8×8×8) is the
+/// first cube where the blocked kernel wins in both layouts.
 pub const BLOCKED_MIN_FLOPS: usize = 512;
 
+/// Products with at least this many multiply-adds use the unpacked kernel
+/// when an operand is contiguous along the output's rows or columns (`a · b`,
+/// `aᵀ · b`): it is 1.7 times faster than the plain loop at 4×4×4 (64).
+pub const SMALL_MIN_FLOPS: usize = 64;
+
+/// Products with at most this many multiply-adds (128×128×128) may use the
+/// unpacked kernel. At 128×128×128 it was as fast as `matrixmultiply`
+/// (from 7% slower to 11% faster across four runs). It streams all of `b`
+/// once per four rows of `c`, so larger products stay on the blocked kernel.
+pub const SMALL_MAX_FLOPS: usize = 128 * 128 * 128;
+
+/// The unpacked kernel's dot products (`x · Wᵀ` with an output width that
+/// is not a multiple of 4) run eight lanes at a time. They need an inner
+/// dimension that is a multiple of 8 or at least this long, because at
+/// 14×14×14 they reached 3.5 GFLOP/s against `matrixmultiply`'s 6.6.
+pub const SMALL_DOT_MIN_DEPTH: usize = 32;
+
+/// The kernel a product goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// [`gemm_loop`].
+    Loop,
+    /// The unpacked kernel of `gemm/small.rs`.
+    Small,
+    /// `matrixmultiply`'s blocked kernel (with the `alloc` feature).
+    Blocked,
+}
+
+/// Chooses the kernel for a product of this size and layout.
+pub fn route(m: usize, k: usize, n: usize, a_strides: [usize; 2], b_strides: [usize; 2]) -> Route {
+    let flops = m * k * n;
+    let blocked = if cfg!(feature = "alloc") && flops >= BLOCKED_MIN_FLOPS {
+        Route::Blocked
+    } else {
+        Route::Loop
+    };
+    if flops < SMALL_MIN_FLOPS || !small::supports(k, n, a_strides, b_strides) {
+        return blocked;
+    }
+    if !cfg!(feature = "alloc") {
+        // Without the blocked kernel, the unpacked one takes every size.
+        return match small::plan(m, k, n, a_strides, b_strides) {
+            small::Plan::Rows | small::Plan::Transposed => Route::Small,
+            small::Plan::Dot | small::Plan::Copy if flops >= BLOCKED_MIN_FLOPS => Route::Small,
+            _ => Route::Loop,
+        };
+    }
+    match small::plan(m, k, n, a_strides, b_strides) {
+        small::Plan::Rows | small::Plan::Transposed if flops <= SMALL_MAX_FLOPS => Route::Small,
+        // The copy of `b` or the dot products pay off only from 8×8×8.
+        small::Plan::Copy if (BLOCKED_MIN_FLOPS..=SMALL_MAX_FLOPS).contains(&flops) => Route::Small,
+        small::Plan::Dot
+            if (BLOCKED_MIN_FLOPS..=SMALL_MAX_FLOPS).contains(&flops)
+                && (k.is_multiple_of(8) || k >= SMALL_DOT_MIN_DEPTH) =>
+        {
+            Route::Small
+        }
+        _ => blocked,
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
-fn check_bounds<E>(
+fn check_bounds<E, C>(
     m: usize,
     k: usize,
     n: usize,
@@ -34,7 +98,7 @@ fn check_bounds<E>(
     a_strides: [usize; 2],
     b: &[E],
     b_strides: [usize; 2],
-    c: &[E],
+    c: &[C],
     c_row_stride: usize,
 ) {
     let last = |rows: usize, cols: usize, s: [usize; 2]| {
@@ -196,10 +260,114 @@ fn gemm_loop_rows<E: Float>(
     }
 }
 
-macro_rules! gemm_entry {
-    ($name:ident, $t:ty, $blocked:ident) => {
-        /// Computes `c = alpha * a · b + beta * c`, routed by size to the plain
-        /// loop or the blocked kernel.
+/// The element types with a blocked kernel in `matrixmultiply`.
+pub(crate) trait Kernels: small::Element {
+    /// `matrixmultiply::sgemm` or `dgemm` with unit column stride in `c`.
+    ///
+    /// # Safety
+    ///
+    /// As `matrixmultiply`'s: every index lies inside its operand, and `c`
+    /// does not overlap `a` or `b`.
+    #[cfg(feature = "alloc")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn blocked(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const Self,
+        a_strides: [usize; 2],
+        b: *const Self,
+        b_strides: [usize; 2],
+        c: *mut Self,
+        c_row_stride: usize,
+    );
+}
+
+macro_rules! impl_kernels {
+    ($t:ty, $blocked:ident) => {
+        impl Kernels for $t {
+            #[cfg(feature = "alloc")]
+            unsafe fn blocked(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: *const Self,
+                a_strides: [usize; 2],
+                b: *const Self,
+                b_strides: [usize; 2],
+                c: *mut Self,
+                c_row_stride: usize,
+            ) {
+                let [rsa, csa] = a_strides.map(|s| s as isize);
+                let [rsb, csb] = b_strides.map(|s| s as isize);
+                // SAFETY: forwarded from the caller.
+                unsafe {
+                    matrixmultiply::$blocked(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, 0.0, c, c_row_stride as isize, 1)
+                }
+            }
+        }
+    };
+}
+
+impl_kernels!(f32, sgemm);
+impl_kernels!(f64, dgemm);
+
+/// Computes `c = a · b` into an `m × n` row-major output that may be
+/// uninitialised, with the kernel that [`route`] chooses. The unpacked and
+/// blocked kernels write every element without reading it (`beta = 0`);
+/// for the plain loop `c` is zero-filled first.
+///
+/// # Panics
+///
+/// Panics if `c` does not have `m · n` elements or an operand is too short
+/// for its dimensions and strides.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_uninit<E: Kernels>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[E],
+    a_strides: [usize; 2],
+    b: &[E],
+    b_strides: [usize; 2],
+    c: &mut [MaybeUninit<E>],
+) {
+    assert_eq!(c.len(), m * n, "gemm: output has {} elements for a {m}×{n} product", c.len());
+    check_bounds(m, k, n, a, a_strides, b, b_strides, c, n);
+    match route(m, k, n, a_strides, b_strides) {
+        Route::Small => {
+            // SAFETY: `check_bounds` proved the operands' bounds, `c` has
+            // the `m × n` elements the kernel writes (it reads none with
+            // `beta = 0`), and `route` chose it only where `supports` holds.
+            unsafe { small::gemm_small(m, k, n, E::ONE, a, a_strides, b, b_strides, E::ZERO, c.as_mut_ptr().cast::<E>(), n) };
+        }
+        #[cfg(feature = "alloc")]
+        Route::Blocked => {
+            // SAFETY: as above; `matrixmultiply` does not read `c` when
+            // `beta` is zero.
+            unsafe { E::blocked(m, k, n, a.as_ptr(), a_strides, b.as_ptr(), b_strides, c.as_mut_ptr().cast::<E>(), n) };
+        }
+        _ => {
+            for slot in c.iter_mut() {
+                slot.write(E::ZERO);
+            }
+            // SAFETY: every element was just initialised, and
+            // `MaybeUninit<E>` has the layout of `E`.
+            let c = unsafe { &mut *(c as *mut [MaybeUninit<E>] as *mut [E]) };
+            gemm_loop(m, k, n, E::ONE, a, a_strides, b, b_strides, E::ZERO, c, n);
+        }
+    }
+}
+
+macro_rules! gemm_small_entry {
+    ($name:ident, $t:ty) => {
+        /// Computes `c = alpha * a · b + beta * c` with the kernel for small
+        /// products (see `gemm/small.rs`), whatever the size. A layout whose
+        /// copy of `b` would not fit the kernel's stack buffer (without
+        /// `alloc`) goes to [`gemm_loop`] instead.
+        ///
+        /// Public so that `benches/gemm.rs` can time it against the other
+        /// kernels.
         ///
         /// # Panics
         ///
@@ -219,31 +387,82 @@ macro_rules! gemm_entry {
             c_row_stride: usize,
         ) {
             check_bounds(m, k, n, a, a_strides, b, b_strides, c, c_row_stride);
-            #[cfg(feature = "alloc")]
-            if m * k * n >= BLOCKED_MIN_FLOPS {
+            if small::supports(k, n, a_strides, b_strides) {
                 // SAFETY: `check_bounds` proved that every index the kernel
-                // reads or writes, `(rows-1)*row_stride + (cols-1)*col_stride`,
-                // lies inside its slice, and `c` is a unique borrow that does
-                // not alias `a` or `b`.
+                // reads or writes lies inside its slice, and `supports` holds.
                 unsafe {
-                    matrixmultiply::$blocked(
-                        m,
-                        k,
-                        n,
-                        alpha,
-                        a.as_ptr(),
-                        a_strides[0] as isize,
-                        a_strides[1] as isize,
-                        b.as_ptr(),
-                        b_strides[0] as isize,
-                        b_strides[1] as isize,
-                        beta,
-                        c.as_mut_ptr(),
-                        c_row_stride as isize,
-                        1,
-                    );
+                    small::gemm_small(m, k, n, alpha, a, a_strides, b, b_strides, beta, c.as_mut_ptr(), c_row_stride)
+                };
+            } else {
+                gemm_loop(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_row_stride);
+            }
+        }
+    };
+}
+
+gemm_small_entry!(gemm_small_f32, f32);
+gemm_small_entry!(gemm_small_f64, f64);
+
+macro_rules! gemm_entry {
+    ($name:ident, $t:ty, $blocked:ident) => {
+        /// Computes `c = alpha * a · b + beta * c` with the kernel that
+        /// [`route`] chooses.
+        ///
+        /// # Panics
+        ///
+        /// Panics if a slice is too short for its dimensions and strides.
+        #[allow(clippy::too_many_arguments)]
+        pub fn $name(
+            m: usize,
+            k: usize,
+            n: usize,
+            alpha: $t,
+            a: &[$t],
+            a_strides: [usize; 2],
+            b: &[$t],
+            b_strides: [usize; 2],
+            beta: $t,
+            c: &mut [$t],
+            c_row_stride: usize,
+        ) {
+            check_bounds(m, k, n, a, a_strides, b, b_strides, c, c_row_stride);
+            match route(m, k, n, a_strides, b_strides) {
+                Route::Small => {
+                    // SAFETY: `check_bounds` proved that every index the
+                    // kernel reads or writes lies inside its slice, and
+                    // `route` chose it only where `supports` holds.
+                    unsafe {
+                        small::gemm_small(m, k, n, alpha, a, a_strides, b, b_strides, beta, c.as_mut_ptr(), c_row_stride)
+                    };
+                    return;
                 }
-                return;
+                #[cfg(feature = "alloc")]
+                Route::Blocked => {
+                    // SAFETY: `check_bounds` proved that every index the kernel
+                    // reads or writes, `(rows-1)*row_stride + (cols-1)*col_stride`,
+                    // lies inside its slice, and `c` is a unique borrow that does
+                    // not alias `a` or `b`.
+                    unsafe {
+                        matrixmultiply::$blocked(
+                            m,
+                            k,
+                            n,
+                            alpha,
+                            a.as_ptr(),
+                            a_strides[0] as isize,
+                            a_strides[1] as isize,
+                            b.as_ptr(),
+                            b_strides[0] as isize,
+                            b_strides[1] as isize,
+                            beta,
+                            c.as_mut_ptr(),
+                            c_row_stride as isize,
+                            1,
+                        );
+                    }
+                    return;
+                }
+                _ => {}
             }
             gemm_loop(
                 m,
@@ -361,6 +580,67 @@ mod tests {
                 gemm_f64(m, k, n, 1.0, &a, [k, 1], &b, b_strides, 0.0, &mut c, n);
                 for &v in &c {
                     assert_eq!(v, 2.0 * k as f64, "{m}x{k}x{n} b {b_strides:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn route_by_size_and_layout() {
+        let blocked = if cfg!(feature = "alloc") { Route::Blocked } else { Route::Small };
+        // 27 multiply-adds: the loop.
+        assert_eq!(route(3, 3, 3, [3, 1], [3, 1]), Route::Loop);
+        // From 64 on, row-major b goes to the unpacked kernel.
+        assert_eq!(route(4, 4, 4, [4, 1], [4, 1]), Route::Small);
+        // A transposed b needs a copy, which pays off from 512 on.
+        assert_eq!(route(7, 7, 7, [7, 1], [1, 7]), Route::Loop);
+        assert_eq!(route(150, 4, 16, [4, 1], [1, 4]), Route::Small);
+        // Dot products (3 or 10 columns) over a depth of 16 or 128, but
+        // not over 14.
+        assert_eq!(route(150, 16, 3, [16, 1], [1, 16]), Route::Small);
+        assert_eq!(route(64, 128, 10, [128, 1], [1, 128]), Route::Small);
+        assert_eq!(route(14, 14, 14, [14, 1], [1, 14]), blocked);
+        // The weight gradient dzᵀ · x of the Iris layer 1.
+        assert_eq!(route(16, 150, 4, [1, 16], [4, 1]), Route::Small);
+        // Up to 128×128×128 for the unpacked kernel, the MNIST layer beyond.
+        assert_eq!(route(128, 128, 128, [128, 1], [128, 1]), Route::Small);
+        assert_eq!(route(64, 784, 128, [784, 1], [1, 784]), blocked);
+    }
+
+    #[test]
+    fn every_route_gives_the_product_of_the_definition() {
+        for &(m, k, n) in &[(3, 3, 3), (4, 4, 4), (7, 7, 7), (150, 4, 16), (150, 16, 3), (16, 150, 4), (64, 128, 10), (40, 200, 130)] {
+            for (a_strides, b_strides) in [([k, 1], [n, 1]), ([k, 1], [1, k]), ([1, m], [n, 1]), ([1, m], [1, k])] {
+                let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect();
+                let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect();
+                let mut c = vec![f64::NAN; m * n];
+                gemm_f64(m, k, n, 1.0, &a, a_strides, &b, b_strides, 0.0, &mut c, n);
+                for i in 0..m {
+                    for j in 0..n {
+                        let dot: f64 = (0..k)
+                            .map(|p| read(&a, a_strides, i, p) * read(&b, b_strides, p, j))
+                            .sum();
+                        let got = c[i * n + j];
+                        assert!((got - dot).abs() < 1e-11, "{m}x{k}x{n} a {a_strides:?} b {b_strides:?}: {got} vs {dot}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn uninit_output_is_written_on_every_route() {
+        for &(m, k, n) in &[(3, 3, 3), (150, 4, 16), (150, 16, 3), (64, 128, 10), (5, 0, 4)] {
+            let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect();
+            let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect();
+            let mut c = vec![MaybeUninit::new(f64::NAN); m * n];
+            gemm_uninit(m, k, n, &a, [k, 1], &b, [1, k.max(1)], &mut c);
+            for i in 0..m {
+                for j in 0..n {
+                    let dot: f64 = (0..k).map(|p| a[i * k + p] * b[j * k + p]).sum();
+                    // SAFETY: `gemm_uninit` initialised every element.
+                    let got = unsafe { c[i * n + j].assume_init() };
+                    assert!((got - dot).abs() < 1e-11, "{m}x{k}x{n} at ({i}, {j}): {got} vs {dot}");
                 }
             }
         }

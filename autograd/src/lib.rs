@@ -120,6 +120,7 @@ extern crate self as autograd;
 
 pub mod device;
 mod element;
+mod math_f32;
 pub mod function;
 pub mod gemm;
 pub mod grad;

@@ -88,6 +88,36 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
         }
     }
 
+    /// Computes the matrix product `a · b` into a new tensor of shape
+    /// `shape`, whose `m × n` elements are the product's rows in order. `a` is
+    /// `m × k` and `b` is `k × n`, read with `[row, column]` strides as in
+    /// [`crate::gemm`]. The kernel writes the output buffer directly, with
+    /// no zero fill first on `Cpu`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `m · n` is not the shape's element count or a slice is too
+    /// short for its dimensions and strides.
+    #[allow(clippy::too_many_arguments)]
+    #[track_caller]
+    pub fn from_product_with_shape(
+        shape: S,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[E],
+        a_strides: [usize; 2],
+        b: &[E],
+        b_strides: [usize; 2],
+    ) -> Self {
+        assert_eq!(m * n, shape.numel(), "from_product_with_shape: {m}×{n} product for a shape of {} elements", shape.numel());
+        let init = |c: &mut [core::mem::MaybeUninit<E>]| E::gemm_uninit(m, k, n, a, a_strides, b, b_strides, c);
+        // SAFETY: `gemm_uninit` writes all `m · n` elements of `c`, which is
+        // the whole buffer.
+        let buf = unsafe { D::from_uninit(&shape, init) };
+        Tensor { shape, buf }
+    }
+
     /// A tensor of the given shape with every element `value`.
     pub fn full_with_shape(shape: S, value: E) -> Self {
         Self::from_fn_with_shape(shape, |_| value)
@@ -172,7 +202,15 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
     /// Applies `f` to every element.
     pub fn map(&self, mut f: impl FnMut(E) -> E) -> Self {
         let x = self.as_slice();
-        Self::from_fn_with_shape(self.shape, |i| f(x[i]))
+        let init = |out: &mut [core::mem::MaybeUninit<E>]| {
+            for (o, &v) in out.iter_mut().zip(x) {
+                o.write(f(v));
+            }
+        };
+        // SAFETY: `out` and `x` both have the shape's element count, so the
+        // loop writes every element.
+        let buf = unsafe { D::from_uninit(&self.shape, init) };
+        Tensor { shape: self.shape, buf }
     }
 
     /// Applies `f` to every element in place.
@@ -187,7 +225,15 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
     pub fn zip_map(&self, other: &Self, mut f: impl FnMut(E, E) -> E) -> Self {
         self.check_same_shape("zip_map", other);
         let (x, y) = (self.as_slice(), other.as_slice());
-        Self::from_fn_with_shape(self.shape, |i| f(x[i], y[i]))
+        let init = |out: &mut [core::mem::MaybeUninit<E>]| {
+            for ((o, &u), &v) in out.iter_mut().zip(x).zip(y) {
+                o.write(f(u, v));
+            }
+        };
+        // SAFETY: the shapes are equal (checked above), so `out`, `x` and
+        // `y` have the same length and the loop writes every element.
+        let buf = unsafe { D::from_uninit(&self.shape, init) };
+        Tensor { shape: self.shape, buf }
     }
 
     /// Panics with both shapes when a `Dyn` axis makes them differ.

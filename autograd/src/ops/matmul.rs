@@ -53,9 +53,7 @@ fn product<S: Shape, E: Float, D: Storage<S, E>>(
     b: &[E],
     b_strides: [usize; 2],
 ) -> Tensor<S, E, D> {
-    let mut c = Tensor::zeros_with_shape(out);
-    E::gemm(m, k, n, E::ONE, a, a_strides, b, b_strides, E::ZERO, c.as_mut_slice(), n);
-    c
+    Tensor::from_product_with_shape(out, m, k, n, a, a_strides, b, b_strides)
 }
 
 /// `[M, K] · [K, N] -> [M, N]`

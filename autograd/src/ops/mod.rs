@@ -60,8 +60,8 @@ where
     let pullback = move |mut grad: Tensor<S, E, D>| {
         grad.check_same_shape("pullback", &saved_x);
         let (xs, ys) = (saved_x.as_slice(), saved_y.as_slice());
-        for (i, g) in grad.as_mut_slice().iter_mut().enumerate() {
-            *g *= df(xs[i], ys[i]);
+        for ((g, &x), &y) in grad.as_mut_slice().iter_mut().zip(xs).zip(ys) {
+            *g *= df(x, y);
         }
         grad
     };

@@ -33,6 +33,12 @@ fn log_softmax_lanes<S: Shape, E: Float, D: Storage<S, E>>(x: &Tensor<S, E, D>, 
     y
 }
 
+/// `eˣ` of every element, in place over one slice (vectorised for f32).
+fn exp_of<S: Shape, E: Float, D: Storage<S, E>>(mut x: Tensor<S, E, D>) -> Tensor<S, E, D> {
+    E::exp_in_place(x.as_mut_slice());
+    x
+}
+
 /// `dx_k = dy_k - p_k Σ_j dy_j` per lane, with `p = exp(log_softmax(x))`,
 /// written into `grad`'s buffer.
 fn log_softmax_pullback<S: Shape, E: Float, D: Storage<S, E>>(
@@ -77,7 +83,7 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
     /// `exp(x_i) / Σ_j exp(x_j)` over all elements (PyTorch
     /// `torch.softmax(x.flatten(), 0)` reshaped back).
     pub fn softmax(&self) -> Self {
-        log_softmax_lanes(self, AxisLayout::whole(self.numel())).map(E::exp)
+        exp_of(log_softmax_lanes(self, AxisLayout::whole(self.numel())))
     }
 
     /// VJP of [`softmax`](Self::softmax): `dx = p ⊙ (dy - ⟨p, dy⟩)`.
@@ -113,7 +119,7 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
     where
         S: ReduceAxis<AXIS>,
     {
-        log_softmax_lanes(self, AxisLayout::of(&self.shape(), AXIS)).map(E::exp)
+        exp_of(log_softmax_lanes(self, AxisLayout::of(&self.shape(), AXIS)))
     }
 
     /// VJP of [`softmax_axis`](Self::softmax_axis): `dx = p ⊙ (dy - ⟨p,

@@ -140,9 +140,16 @@ pub trait CrossEntropyTarget<N: Dim, C: Dim, E: Float, D: Storage<Rank2<N, C>, E
     /// Panics when a `Dyn` axis of the target differs from the logits'.
     fn check_shape(&self, logits: Rank2<N, C>);
 
-    /// Writes the target distribution of sample `i` (before label smoothing)
-    /// into `row`, which has one element per class.
-    fn write_distribution(&self, i: usize, row: &mut [E]);
+    /// Returns the target probability of class `c` for sample `i` (before
+    /// label smoothing), with `classes` classes per sample.
+    fn probability(&self, i: usize, c: usize, classes: usize) -> E;
+
+    /// Returns the class of sample `i` when the target puts all of its
+    /// probability on one class, as class indices do, so that the loss can
+    /// skip reading the other classes.
+    fn one_hot_class(&self, _i: usize) -> Option<usize> {
+        None
+    }
 
     /// Computes the target's gradient from the log-probabilities, the
     /// cotangent of each sample's loss and the label smoothing.
@@ -171,9 +178,18 @@ where
         );
     }
 
-    fn write_distribution(&self, i: usize, row: &mut [E]) {
-        row.fill(E::ZERO);
-        row[self.indices[i]] = E::ONE;
+    #[inline]
+    fn probability(&self, i: usize, c: usize, _classes: usize) -> E {
+        if self.indices[i] == c {
+            E::ONE
+        } else {
+            E::ZERO
+        }
+    }
+
+    #[inline]
+    fn one_hot_class(&self, i: usize) -> Option<usize> {
+        Some(self.indices[i])
     }
 
     fn grad(_: Tensor<Rank2<N, C>, E, D>, _: &[E], _: E) -> NoGrad {
@@ -201,9 +217,9 @@ where
         );
     }
 
-    fn write_distribution(&self, i: usize, row: &mut [E]) {
-        let classes = row.len();
-        row.copy_from_slice(&self.as_slice()[i * classes..(i + 1) * classes]);
+    #[inline]
+    fn probability(&self, i: usize, c: usize, classes: usize) -> E {
+        self.as_slice()[i * classes + c]
     }
 
     // loss_i = -Σ_c ((1 - ε) t_ic + ε / C) lsm_ic, so ∂loss_i/∂t_ic = -(1 - ε) lsm_ic.
@@ -243,37 +259,74 @@ where
     let c = classes.size();
     let uniform = label_smoothing / E::from_usize(c);
 
+    let x = logits.as_slice();
     let mut log_probs = Tensor::zeros_with_shape(shape);
     let mut grad = Tensor::zeros_with_shape(shape);
     let mut losses = Tensor::zeros_with_shape(Rank1(samples));
     let width = c.max(1);
-    let rows = logits
-        .as_slice()
-        .chunks(width)
-        .zip(log_probs.as_mut_slice().chunks_mut(width))
-        .zip(grad.as_mut_slice().chunks_mut(width));
-    for (i, (((x, lsm), g), loss)) in rows.zip(losses.as_mut_slice()).enumerate() {
-        // log_softmax through log-sum-exp, shifted by the row maximum. g
-        // contains exp(x - max), so softmax(x) = g / Σ g needs no second exp.
-        let max = x.iter().fold(E::NEG_INFINITY, |m, &v| m.max(v));
-        for (e, &v) in g.iter_mut().zip(x) {
-            *e = (v - max).exp();
-        }
-        let sum: E = g.iter().copied().sum();
-        let lse = max + sum.ln();
 
-        // lsm contains the smoothed target t' = (1 - ε) t + ε / C until it is
-        // overwritten with the log-probabilities; then
-        // ∂loss/∂x = (Σ t') softmax(x) - t'.
-        target.write_distribution(i, lsm);
-        lsm.iter_mut().for_each(|t| *t = (E::ONE - label_smoothing) * *t + uniform);
-        let total: E = lsm.iter().copied().sum();
+    // Passes over the whole batch, so that the exponentials and logarithms
+    // run over one slice each (vectorised for f32) instead of one short row
+    // at a time: log_probs = x - row max, grad = exp(log_probs), losses =
+    // ln Σ grad per row, then per row log-softmax = (x - max) - ln Σ and
+    // softmax = grad / Σ.
+    let shifted = log_probs.as_mut_slice();
+    for (x_row, out) in x.chunks_exact(width).zip(shifted.chunks_exact_mut(width)) {
+        let max = x_row.iter().fold(E::NEG_INFINITY, |m, &v| m.max(v));
+        for (o, &v) in out.iter_mut().zip(x_row) {
+            *o = v - max;
+        }
+    }
+    let exps = grad.as_mut_slice();
+    exps.copy_from_slice(log_probs.as_slice());
+    E::exp_in_place(exps);
+
+    // With the smoothed target t' = (1 - ε) t + ε / C,
+    // loss = -Σ t' log_softmax(x) and ∂loss/∂x = (Σ t') softmax(x) - t'.
+    let keep = E::ONE - label_smoothing;
+    if c == 0 {
+        // No classes: every loss is an empty sum.
+        return (losses, grad, log_probs);
+    }
+    let ln_sums = losses.as_mut_slice();
+    for (ln_sum, g) in ln_sums.iter_mut().zip(grad.as_slice().chunks_exact(width)) {
+        *ln_sum = g.iter().copied().sum();
+    }
+    E::ln_in_place(ln_sums);
+    let rows = log_probs
+        .as_mut_slice()
+        .chunks_exact_mut(width)
+        .zip(grad.as_mut_slice().chunks_exact_mut(width));
+    for (i, ((lsm, g), loss)) in rows.zip(losses.as_mut_slice()).enumerate() {
+        // `loss` contains ln Σ exp(x - max) until the loss overwrites it.
+        let ln_sum = *loss;
+        let inv_sum = E::ONE / g.iter().copied().sum::<E>();
+        if let Some(class) = target.one_hot_class(i) {
+            // t' is ε / C everywhere but at `class`, where it adds 1 - ε.
+            let mut sum_log_probs = E::ZERO;
+            for l in lsm.iter_mut() {
+                *l -= ln_sum;
+                sum_log_probs += *l;
+            }
+            let total = keep + E::from_usize(c) * uniform;
+            for e in g.iter_mut() {
+                *e = total * (*e * inv_sum) - uniform;
+            }
+            g[class] -= keep;
+            *loss = -(keep * lsm[class] + uniform * sum_log_probs);
+            continue;
+        }
+        let mut total = E::ZERO;
         let mut weighted = E::ZERO;
-        for ((t, e), &v) in lsm.iter_mut().zip(g.iter_mut()).zip(x) {
-            let log_prob = v - lse;
-            weighted += *t * log_prob;
-            *e = total * (*e / sum) - *t;
-            *t = log_prob;
+        for (k, l) in lsm.iter_mut().enumerate() {
+            let t = keep * target.probability(i, k, c) + uniform;
+            *l -= ln_sum;
+            total += t;
+            weighted += t * *l;
+        }
+        for (k, e) in g.iter_mut().enumerate() {
+            let t = keep * target.probability(i, k, c) + uniform;
+            *e = total * (*e * inv_sum) - t;
         }
         *loss = -weighted;
     }
