@@ -187,6 +187,34 @@ fn early_returns_pass_gradcheck() {
     }
 }
 
+/// Branches and compares on differentiated values through `no_grad`, which
+/// makes the condition a constant.
+#[differentiable]
+fn clipped_by_sign(x: &Vector, w: &Vector) -> Vector {
+    let h = x * w;
+    let positive = no_grad(h.sum().item()) > 0.0;
+    if no_grad(h.get([0])) > 0.5 && positive {
+        h.tanh()
+    } else {
+        h * x
+    }
+}
+
+#[test]
+fn no_grad_conditions_pass_gradcheck() {
+    let mut branches_taken = [false, false];
+    for seed in 3..30 {
+        let (x, w) = pair(seed);
+        let h = &x * &w;
+        let then_branch = h.get([0]) > 0.5 && h.sum().item() > 0.0;
+        branches_taken[usize::from(then_branch)] = true;
+        let expected = if then_branch { h.tanh() } else { &h * &x };
+        assert_eq!(clipped_by_sign(&x, &w).as_slice(), expected.as_slice());
+        check_pair!(clipped_by_sign, clipped_by_sign_vjp, pair(seed));
+    }
+    assert_eq!(branches_taken, [true, true], "the seeds must reach both branches");
+}
+
 #[differentiable]
 fn recurrence(x: &Vector, w: &Vector, steps: usize) -> Vector {
     let mut h = x.clone();

@@ -20,25 +20,37 @@ use super::ir::*;
 /// constant even on a differentiated tensor.
 const SHAPE_QUERIES: &[&str] = &["dims", "shape", "numel", "len", "is_empty", "size"];
 
-/// Replaces the receiver of every shape query with `()`, so that a name
-/// search does not see the values whose sizes are queried.
-struct HideShapeQueryReceivers;
+/// Replaces the receiver of every shape query and every `no_grad(..)` call
+/// with `()`, so that a name search does not see the values whose sizes are
+/// queried or whose gradient is stopped.
+struct HideConstantReads;
 
-impl VisitMut for HideShapeQueryReceivers {
+impl VisitMut for HideConstantReads {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
-        if let Expr::MethodCall(call) = expr {
-            if SHAPE_QUERIES.contains(&call.method.to_string().as_str()) {
+        match expr {
+            Expr::MethodCall(call) if SHAPE_QUERIES.contains(&call.method.to_string().as_str()) => {
                 *call.receiver = syn::parse_quote!(());
             }
+            Expr::Call(call) if is_no_grad_path(&call.func) => {
+                *expr = syn::parse_quote!(());
+                return;
+            }
+            _ => {}
         }
         syn::visit_mut::visit_expr_mut(self, expr);
     }
 }
 
+/// Returns whether `func` names `no_grad` (`no_grad`, `autograd::no_grad`,
+/// `::autograd::no_grad`).
+fn is_no_grad_path(func: &Expr) -> bool {
+    matches!(func, Expr::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "no_grad"))
+}
+
 const EARLY_RETURN: &str = "this `return` is not supported here: `#[differentiable]` rewrites an early \
      `return` only in the arms of an `if` or `match` (nested or not) at the top level of the function \
-     body, and only when the arm does not `let`-bind a name that the code after it reads; bind the \
-     value to a variable and return it at the end of the function";
+     body, and only when the arm binds no name (with `let` or in its pattern) that the code after it \
+     reads; bind the value to a variable and return it at the end of the function";
 
 pub struct Lowerer {
     pub vars: Vec<Var>,
@@ -166,7 +178,7 @@ impl Lowerer {
     /// because the query's result is a constant.
     fn mentions_active(&self, expr: &Expr) -> bool {
         let mut expr = expr.clone();
-        HideShapeQueryReceivers.visit_expr_mut(&mut expr);
+        HideConstantReads.visit_expr_mut(&mut expr);
         let mut finder = analysis::NameFinder::default();
         finder.visit_expr(&expr);
         finder.names.iter().any(|name| self.lookup(name).is_some_and(|v| self.vars[v].active))
@@ -963,12 +975,20 @@ fn returns_in_arms(stmt: &syn::Stmt) -> bool {
 }
 
 /// The statements of one arm followed by the rest of the body, with their
-/// own returns rewritten. Returns `None` when the arm binds a name with
-/// `let` that the rest reads, because joining them would change what that
-/// name means there.
-fn continue_arm(arm: &[syn::Stmt], rest: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
+/// own returns rewritten. `pattern_names` are the names the arm's pattern
+/// binds. Returns `None` when the arm binds a name (in its pattern, or with a
+/// `let` when the arm is joined to the rest directly) that the rest reads,
+/// because joining them would change what that name means there.
+fn continue_arm(arm: &[syn::Stmt], pattern_names: &[String], rest: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
     if rest.is_empty() {
         return Some(restructure_returns(arm));
+    }
+    let mut reads = super::analysis::NameFinder::default();
+    for stmt in rest {
+        syn::visit::Visit::visit_stmt(&mut reads, stmt);
+    }
+    if reads.names.iter().any(|name| pattern_names.contains(name)) {
+        return None;
     }
     let returns = arm.iter().any(returns_in_arms) || arm.iter().any(|s| matches!(s, syn::Stmt::Expr(Expr::Return(_), _)));
     if !returns {
@@ -983,10 +1003,6 @@ fn continue_arm(arm: &[syn::Stmt], rest: &[syn::Stmt]) -> Option<Vec<syn::Stmt>>
         return Some(restructure_returns(&joined));
     }
     let bound = let_bound_names(arm);
-    let mut reads = super::analysis::NameFinder::default();
-    for stmt in rest {
-        syn::visit::Visit::visit_stmt(&mut reads, stmt);
-    }
     if reads.names.iter().any(|name| bound.contains(name)) {
         return None;
     }
@@ -997,34 +1013,43 @@ fn continue_arm(arm: &[syn::Stmt], rest: &[syn::Stmt]) -> Option<Vec<syn::Stmt>>
 
 /// Collects the names that the top-level `let` statements of a block bind.
 fn let_bound_names(stmts: &[syn::Stmt]) -> Vec<String> {
+    let mut names = Vec::new();
+    for stmt in stmts {
+        if let syn::Stmt::Local(local) = stmt {
+            names.extend(pattern_names(&local.pat));
+        }
+    }
+    names
+}
+
+/// Collects the names that a pattern binds. A unit variant such as `None`
+/// counts too, which can only make a join be refused, never allowed wrongly.
+fn pattern_names(pat: &syn::Pat) -> Vec<String> {
     #[derive(Default)]
     struct Bound(Vec<String>);
     impl<'ast> syn::visit::Visit<'ast> for Bound {
         fn visit_pat_ident(&mut self, pat: &'ast syn::PatIdent) {
             self.0.push(pat.ident.to_string());
+            syn::visit::visit_pat_ident(self, pat);
         }
     }
     let mut bound = Bound::default();
-    for stmt in stmts {
-        if let syn::Stmt::Local(local) = stmt {
-            syn::visit::Visit::visit_pat(&mut bound, &local.pat);
-        }
-    }
+    syn::visit::Visit::visit_pat(&mut bound, pat);
     bound.0
 }
 
 fn rewrite_if(if_expr: &syn::ExprIf, rest: &[syn::Stmt]) -> Option<syn::ExprIf> {
     let mut rewritten = if_expr.clone();
-    rewritten.then_branch.stmts = continue_arm(&if_expr.then_branch.stmts, rest)?;
+    rewritten.then_branch.stmts = continue_arm(&if_expr.then_branch.stmts, &[], rest)?;
     let else_stmts = match &if_expr.else_branch {
-        None => continue_arm(&[], rest)?,
+        None => continue_arm(&[], &[], rest)?,
         Some((_, else_expr)) => match &**else_expr {
-            Expr::Block(block) => continue_arm(&block.block.stmts, rest)?,
+            Expr::Block(block) => continue_arm(&block.block.stmts, &[], rest)?,
             Expr::If(nested) => {
                 let nested = rewrite_if(nested, rest)?;
                 vec![syn::Stmt::Expr(Expr::If(nested), None)]
             }
-            other => continue_arm(&[syn::Stmt::Expr(other.clone(), None)], rest)?,
+            other => continue_arm(&[syn::Stmt::Expr(other.clone(), None)], &[], rest)?,
         },
     };
     let else_block = syn::Block { brace_token: Default::default(), stmts: else_stmts };
@@ -1039,7 +1064,8 @@ fn rewrite_match(match_expr: &syn::ExprMatch, rest: &[syn::Stmt]) -> Option<syn:
             Expr::Block(block) if block.label.is_none() => block.block.stmts.clone(),
             body => vec![syn::Stmt::Expr(body.clone(), None)],
         };
-        let block = syn::Block { brace_token: Default::default(), stmts: continue_arm(&stmts, rest)? };
+        let names = pattern_names(&arm.pat);
+        let block = syn::Block { brace_token: Default::default(), stmts: continue_arm(&stmts, &names, rest)? };
         *arm.body = syn::parse_quote!(#block);
         arm.comma = Some(Default::default());
     }
