@@ -3,8 +3,8 @@
 //! struct, and is checked against finite differences.
 
 use autograd::typenum::{U2, U3, U4};
-use autograd::{differentiable, gradcheck, GradcheckOptions, Module, Rank0, Rank2, Rng, Tensor};
-use nn::layers::{Dropout, Forward, Linear, Tanh};
+use autograd::{differentiable, gradcheck, GradcheckOptions, Module, NoGrad, Rank0, Rank2, Rng, Tensor};
+use nn::layers::{Dropout, Forward, ForwardTrain, Linear, Tanh};
 
 type Input = Tensor<Rank2<U2, U4>, f64>;
 type Target = Tensor<Rank2<U2, U2>, f64>;
@@ -82,8 +82,7 @@ struct DropoutNet {
 type Hidden = Tensor<Rank2<U2, U3>, f64>;
 
 impl DropoutNet {
-    /// A `#[differentiable]` function cannot take the `&mut Rng`, so the
-    /// caller draws the dropout mask and passes it in.
+    /// The caller draws the dropout mask and passes it in.
     #[differentiable]
     fn loss(&self, x: &Input, target: &Target, mask: &Hidden) -> Tensor<Rank0, f64> {
         let h = self.l1.forward(x);
@@ -91,6 +90,53 @@ impl DropoutNet {
         let y = self.l2.forward(&d);
         nn::loss::mse_loss(&y, target)
     }
+}
+
+impl DropoutNet {
+    /// Training mode as PyTorch's `model.train()` runs it: dropout draws its
+    /// mask from the generator, a `#[no_grad]` argument that the forward
+    /// pass advances.
+    #[differentiable]
+    fn train_loss(&self, x: &Input, target: &Target, #[no_grad] rng: &mut Rng) -> Tensor<Rank0, f64> {
+        let h = self.l1.forward(x);
+        let d = self.drop.forward_train(&h, rng);
+        let y = self.l2.forward(&d);
+        nn::loss::mse_loss(&y, target)
+    }
+}
+
+#[test]
+fn dropout_draws_from_generator_argument() {
+    let mut rng = Rng::seed_from_u64(34);
+    let model = DropoutNet { l1: Linear::new(&mut rng), drop: Dropout::new(0.5), l2: Linear::new(&mut rng) };
+    let x: Input = Tensor::randn(&mut rng);
+    let target: Target = Tensor::randn(&mut rng);
+
+    // The same seed draws the same mask, so the generator version equals
+    // the explicit-mask version, value and gradients.
+    let mask: Hidden = model.drop.draw_mask(Rank2::default(), &mut Rng::seed_from_u64(9));
+    let (loss, (grads, _, _, NoGrad)) = model.train_loss_grad(&x, &target, &mut Rng::seed_from_u64(9));
+    let (masked_loss, (masked_grads, _, _, _)) = model.loss_grad(&x, &target, &mask);
+    assert_eq!(loss.item(), masked_loss.item());
+    assert_eq!(grads.l1.weight, masked_grads.l1.weight);
+    assert_eq!(grads.l2.weight, masked_grads.l2.weight);
+
+    gradcheck(
+        |model: &DropoutNet| model.train_loss(&x, &target, &mut Rng::seed_from_u64(9)),
+        |model: &DropoutNet| {
+            let (loss, pullback) = model.train_loss_vjp(&x, &target, &mut Rng::seed_from_u64(9));
+            (loss, move |g| pullback(g).0)
+        },
+        &model,
+        GradcheckOptions::default(),
+    )
+    .unwrap();
+
+    // The forward pass advances the generator: two steps draw two masks.
+    let mut shared = Rng::seed_from_u64(10);
+    let first = model.train_loss(&x, &target, &mut shared);
+    let second = model.train_loss(&x, &target, &mut shared);
+    assert_ne!(first.item(), second.item());
 }
 
 #[test]

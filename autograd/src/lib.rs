@@ -94,9 +94,11 @@
 //! Arguments of primitive types (`usize`, `bool`, `f32`, ...) are constants;
 //! every other argument is differentiated unless it is marked `#[no_grad]`
 //! or left out of `#[differentiable(wrt(a, b))]`, and then its gradient is
-//! not computed at all. `while`, `loop`, closures, macros, `unsafe`, `&mut`
-//! and assignment through references are rejected with an error that says
-//! what to write instead. A call without a derivative rule fails with
+//! not computed at all. A `&mut` argument must be `#[no_grad]`: the forward
+//! pass may change it (a random number generator for dropout), and nothing
+//! flows back into it. `while`, `loop`, closures, macros, `unsafe`, `&mut`
+//! expressions and assignment through references are rejected with an error
+//! that says what to write instead. A call without a derivative rule fails with
 //! ``cannot find function `f_vjp` `` or ``no method named `op_vjp` ``:
 //! give `f` a `#[differentiable]` attribute or write its VJP form.
 //!

@@ -103,12 +103,16 @@ pub fn read_args(sig: &mut syn::Signature, options: &Options, errors: &mut Vec<s
                 };
                 let (value_type, is_ref) = match &*typed.ty {
                     Type::Reference(reference) => {
-                        if reference.mutability.is_some() {
+                        // A `#[no_grad]` argument gets no gradient, so the forward
+                        // pass may change it: a random number generator for dropout.
+                        if reference.mutability.is_some() && !no_grad {
                             errors.push(syn::Error::new(
                                 reference.span(),
-                                "a differentiable function cannot take a `&mut` argument: the \
-                                 backward pass needs the values as the forward pass read them; \
-                                 take `&T` or `T` and return the new value",
+                                "a differentiable function cannot differentiate a `&mut` \
+                                 argument: the backward pass needs the values as the forward \
+                                 pass read them; take `&T` or `T` and return the new value, or \
+                                 mark state that gets no gradient, such as a random number \
+                                 generator, `#[no_grad]`",
                             ));
                         }
                         (reference.elem.to_token_stream(), true)

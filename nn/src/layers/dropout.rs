@@ -16,9 +16,11 @@ use super::{Forward, ForwardTrain};
 /// take the `&mut Rng` that draws the mask, and [`Forward::forward`] is the
 /// identity (PyTorch's `model.eval()`). So inference cannot drop elements by
 /// accident, and a training step shows where its randomness comes from. A
-/// tuple of layers passes the generator on to its `Dropout` items. Code that
-/// cannot take a `&mut Rng`, such as a `#[differentiable]` function, draws
-/// the mask with [`draw_mask`](Self::draw_mask) and applies it with
+/// tuple of layers passes the generator on to its `Dropout` items. A
+/// `#[differentiable]` method takes the generator as a `#[no_grad] rng: &mut
+/// Rng` argument and calls `self.drop.forward_train(&h, rng)`. Code that
+/// cannot pass the generator down draws the mask with
+/// [`draw_mask`](Self::draw_mask) and applies it with
 /// [`forward_masked`](Self::forward_masked).
 pub struct Dropout<E = f32> {
     p: f64,
@@ -54,8 +56,7 @@ impl<E: Float> Dropout<E> {
     ///
     /// With [`forward_masked`](Self::forward_masked) this splits training
     /// into drawing and applying, for code that cannot pass a `&mut Rng`
-    /// down to the layer, such as a `#[differentiable]` function, which takes
-    /// the mask as an argument instead.
+    /// down to the layer and takes the mask as an argument instead.
     pub fn draw_mask<S: Shape, D: Storage<S, E>>(&self, shape: S, rng: &mut Rng) -> Tensor<S, E, D> {
         let scale = if self.p < 1.0 { E::from_f64(1.0 / (1.0 - self.p)) } else { E::ZERO };
         Tensor::from_fn_with_shape(shape, |_| if rng.next_f64() < self.p { E::ZERO } else { scale })
