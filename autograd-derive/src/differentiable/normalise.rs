@@ -818,7 +818,8 @@ impl Lowerer {
             return self.error(
                 &for_loop.expr,
                 "the range of this `for` loop depends on a differentiated value; iterate over a \
-                 range of integers such as `0..n`",
+                 range of integers such as `0..n`, and run a `Vec` or array of blocks in order \
+                 with `self.blocks.forward(&h)` instead of a loop over its items",
             );
         }
         let range = self.renamed(&for_loop.expr);
