@@ -132,6 +132,27 @@ fn missing_label_column_lists_columns() {
 }
 
 #[test]
+fn semicolon_header_suggests_separator() {
+    let (path, err) = load_err::<U2>("semicolons", "a;b;label\n1;2;x\n", "label");
+
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:1: no column named `label` for the labels; the header row has the columns `a;b;label` \
+             (one column: only commas separate columns, and this header uses `;` or tabs)",
+            path.display()
+        )
+    );
+}
+
+#[test]
+#[should_panic(expected = "select: row 150 is out of range for a data set of 150 rows")]
+fn select_rejects_row_past_end() {
+    let data = Dataset::<U4, f64>::from_csv(shipped("iris.csv"), "species").expect("the shipped file loads");
+    let _ = data.select(&[0, 150]);
+}
+
+#[test]
 fn non_numeric_cell_names_line_column_and_text() {
     // Line 3 is blank and still counted, as an editor counts it.
     let text = "a,b,label\n1,2,x\n\n3,abc,y\n";

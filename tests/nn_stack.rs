@@ -374,3 +374,51 @@ fn train_array_stack_input_passes_gradcheck() {
     )
     .unwrap();
 }
+
+/// A model whose middle block may be absent, as PyTorch code writes
+/// `if self.extra is not None: h = self.extra(h)`.
+#[derive(Module, Clone)]
+struct MaybeExtra {
+    first: Block,
+    extra: Option<Block>,
+}
+
+impl MaybeExtra {
+    #[differentiable]
+    fn forward(&self, x: &Input, #[no_grad] target: &Input) -> Tensor<Rank0, f64> {
+        let h = self.first.forward(x);
+        let h = self.extra.forward(&h);
+        nn::loss::mse_loss(&h, target)
+    }
+}
+
+#[test]
+fn optional_block_runs_or_passes_through() {
+    let mut rng = Rng::seed_from_u64(41);
+    let first = block(&mut rng);
+    let extra = block(&mut rng);
+    let x: Input = Tensor::randn(&mut rng);
+    let target: Input = Tensor::randn(&mut rng);
+
+    for present in [true, false] {
+        let model = MaybeExtra { first: first.clone(), extra: present.then(|| extra.clone()) };
+        let by_hand = {
+            let h = first.forward(&x);
+            let h = if present { extra.forward(&h) } else { h };
+            mse_loss(&h, &target)
+        };
+        assert_eq!(model.forward(&x, &target).item(), by_hand.item(), "present: {present}");
+        gradcheck(
+            |model: &MaybeExtra| model.forward(&x, &target),
+            |model: &MaybeExtra| {
+                let (loss, pullback) = model.forward_vjp(&x, &target);
+                (loss, move |g| pullback(g).0)
+            },
+            &model,
+            GradcheckOptions::default(),
+        )
+        .unwrap();
+        let (_, (grads, _, _)) = model.forward_grad(&x, &target);
+        assert_eq!(grads.extra.is_some(), present, "an absent block has no gradient");
+    }
+}

@@ -170,7 +170,7 @@ mod alloc_impls {
             mut states: [&mut Self::Grads; K],
             f: &mut impl FnMut(&mut [Self::Elem], &[Self::Elem], [&mut [Self::Elem]; K]),
         ) {
-            check_len("gradient", self.len(), grads.len());
+            check_len("gradients", self.len(), grads.len());
             for state in &states {
                 check_len("optimizer state", self.len(), state.len());
             }
@@ -187,7 +187,7 @@ mod alloc_impls {
     fn check_len(what: &str, model: usize, other: usize) {
         assert!(
             model == other,
-            "lockstep: a Vec of {model} modules was given a {what} of {other} items; \
+            "Module::lockstep: a Vec of {model} modules was given {what} for {other} modules; \
              build the {what} from the same model"
         );
     }

@@ -278,6 +278,9 @@ impl<F: Dim + Unsigned + Default, E: Float> Dataset<F, E> {
     }
 
     /// Returns the data set made of the given rows, in that order.
+    ///
+    /// # Panics
+    /// If a row is not below [`len`](Self::len).
     pub fn select(&self, rows: &[usize]) -> Self {
         Dataset {
             features: gather_rows(&self.features, rows),
@@ -468,6 +471,9 @@ impl<F: Dim + Unsigned + Default, E: Float> RegressionDataset<F, E> {
     }
 
     /// Returns the data set made of the given rows, in that order.
+    ///
+    /// # Panics
+    /// If a row is not below [`len`](Self::len).
     pub fn select(&self, rows: &[usize]) -> Self {
         RegressionDataset {
             features: gather_rows(&self.features, rows),
@@ -602,6 +608,10 @@ fn gather_rows<C: Dim + Unsigned + Default, E: Float>(
     rows: &[usize],
 ) -> Tensor<Rank2<Dyn, C>, E> {
     let width = C::USIZE;
+    let available = matrix.dims()[0];
+    if let Some(&row) = rows.iter().find(|&&row| row >= available) {
+        panic!("select: row {row} is out of range for a data set of {available} rows");
+    }
     let data = matrix.as_slice();
     let shape = Rank2(Dyn(rows.len()), C::default());
     Tensor::from_fn_with_shape(shape, |i| data[rows[i / width] * width + i % width])

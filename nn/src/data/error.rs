@@ -147,12 +147,22 @@ impl fmt::Display for DataError {
                 path,
                 label,
                 columns,
-            } => write!(
-                f,
-                "{}:1: no column named `{label}` for the labels; the header row has the columns {}",
-                path.display(),
-                quoted_list(columns)
-            ),
+            } => {
+                write!(
+                    f,
+                    "{}:1: no column named `{label}` for the labels; the header row has the columns {}",
+                    path.display(),
+                    quoted_list(columns)
+                )?;
+                // One column whose name holds another separator is a file that
+                // is not comma-separated.
+                if let [only] = columns.as_slice() {
+                    if only.contains([';', '\t']) {
+                        write!(f, " (one column: only commas separate columns, and this header uses `;` or tabs)")?;
+                    }
+                }
+                Ok(())
+            }
             DataError::FeatureCount {
                 path,
                 found,

@@ -1,6 +1,8 @@
 //! `Forward` and `ForwardTrain` for arrays and `Vec`s of layers that keep
 //! their input's type, such as a run of identical hidden blocks: the items
 //! run in order, as PyTorch's `nn.Sequential(*blocks)` runs a `ModuleList`.
+//! An `Option` of such a layer runs it when present and passes the input
+//! through when absent.
 //!
 //! Unlike a tuple, whose items may change the type from one to the next,
 //! every item of an array or `Vec` has the same type, so an item maps `X`
@@ -351,5 +353,98 @@ mod vec_impls {
             let (pullback_params, pullback_input) = vec_pullbacks(pullbacks);
             (y, (pullback_params, pullback_input, NoGrad))
         }
+    }
+}
+
+/// The pullbacks of a layer that may be absent: the gradient is `None` and
+/// the input's cotangent passes through when it is.
+#[allow(clippy::type_complexity)]
+fn optional_pullbacks<X, G, P, Q>(
+    pullbacks: Option<(P, Q)>,
+) -> (impl FnOnce(X) -> Option<G> + Clone, impl FnOnce(X) -> X + Clone)
+where
+    P: FnOnce(X) -> G + Clone,
+    Q: FnOnce(X) -> X + Clone,
+{
+    let (pullback_params, pullback_input) = pullbacks.unzip();
+    (
+        move |cotangent: X| pullback_params.map(|pullback| pullback(cotangent)),
+        move |cotangent: X| match pullback_input {
+            Some(pullback) => pullback(cotangent),
+            None => cotangent,
+        },
+    )
+}
+
+/// An optional layer: `Some(layer)` runs it, `None` passes the input
+/// through, as PyTorch code writes `if self.extra is not None: x =
+/// self.extra(x)`. The gradient is `None` for an absent layer.
+///
+/// # Shapes
+/// The layer maps `X` to `X`; the output has the input's shape.
+impl<X, L> Forward<X> for Option<L>
+where
+    X: Differentiable<Grad = X> + Clone,
+    L: Forward<X, Output = X>,
+{
+    type Output = X;
+
+    fn forward(&self, x: &X) -> X {
+        match self {
+            Some(layer) => layer.forward(x),
+            None => x.clone(),
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn forward_vjp(
+        &self,
+        x: &X,
+    ) -> (
+        X,
+        (
+            impl FnOnce(X) -> Option<L::Grads> + Clone + use<X, L>,
+            impl FnOnce(X) -> X + Clone + use<X, L>,
+        ),
+    ) {
+        let (y, pullbacks) = match self.as_ref().map(|layer| layer.forward_vjp(x)) {
+            Some((y, pullbacks)) => (y, Some(pullbacks)),
+            None => (x.clone(), None),
+        };
+        (y, optional_pullbacks(pullbacks))
+    }
+}
+
+impl<X, L> ForwardTrain<X> for Option<L>
+where
+    X: Differentiable<Grad = X> + Clone,
+    L: ForwardTrain<X, Output = X>,
+{
+    fn forward_train(&self, x: &X, rng: &mut Rng) -> X {
+        match self {
+            Some(layer) => layer.forward_train(x, rng),
+            None => x.clone(),
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn forward_train_vjp(
+        &self,
+        x: &X,
+        rng: &mut Rng,
+    ) -> (
+        X,
+        (
+            impl FnOnce(X) -> Option<L::Grads> + Clone + use<X, L>,
+            impl FnOnce(X) -> X + Clone + use<X, L>,
+            NoGrad,
+        ),
+    ) {
+        let (y, pullbacks) = match self.as_ref().map(|layer| layer.forward_train_vjp(x, rng)) {
+            Some((y, (pullback_params, pullback_input, NoGrad))) => (y, Some((pullback_params, pullback_input))),
+            None => (x.clone(), None),
+        };
+        let (pullback_params, pullback_input) = optional_pullbacks(pullbacks);
+        (y, (pullback_params, pullback_input, NoGrad))
     }
 }
