@@ -544,8 +544,9 @@ impl Lowerer {
                     let syn::Member::Named(name) = &f.member else {
                         return self.error(
                             f,
-                            "reading a tuple field of a differentiated value is not supported in \
-                             a `#[differentiable]` function; destructure it with \
+                            "reading a positional field (`.0`) of a differentiated value is not \
+                             supported in a `#[differentiable]` function; give a model struct \
+                             named fields (`self.encoder`), and destructure a tuple value with \
                              `let (a, b) = value;`",
                         );
                     };
