@@ -364,7 +364,7 @@ fn lockstep_with_two_states() {
 }
 
 #[test]
-#[should_panic(expected = "a Vec of 2 modules was given a gradient of 1 items")]
+#[should_panic(expected = "a Vec of 2 modules was given gradients for 1 modules")]
 fn lockstep_rejects_grads_of_another_vec_length() {
     let mut model = net(2, true);
     let grads = net(1, true).zero_grad();
