@@ -251,6 +251,7 @@ impl Emitter<'_> {
                 quote!(::autograd::NoGrad)
             }
         });
+        let mark_used = mark_original_used(function);
 
         // A gradient that nothing reached still needs its shape. The receiver
         // and an argument whose fields are read get empty `GradParts`, which
@@ -342,6 +343,7 @@ impl Emitter<'_> {
             ) #where_clause {
                 #[allow(unused_imports)]
                 use ::autograd::__private::traits::*;
+                #mark_used
 
                 #saves
                 #forward
@@ -354,6 +356,37 @@ impl Emitter<'_> {
                 (#value, pullback)
             }
         }
+    }
+}
+
+/// `let _ = f;` (or `Self::f::<T>`), which counts as a use of the function as
+/// written, so that a program that calls only `f_grad` gets no "never used"
+/// warning for `f`. A function with `impl Trait` arguments cannot be named
+/// with its generic arguments, and gets no mark.
+fn mark_original_used(function: &syn::ItemFn) -> TokenStream {
+    let sig = &function.sig;
+    let has_impl_argument = sig.inputs.iter().any(|input| {
+        matches!(input, syn::FnArg::Typed(typed) if typed.ty.to_token_stream().to_string().contains("impl "))
+    });
+    if has_impl_argument {
+        return TokenStream::new();
+    }
+    let generic_args: Vec<&Ident> = sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|param| match param {
+            syn::GenericParam::Type(ty) => Some(&ty.ident),
+            syn::GenericParam::Const(constant) => Some(&constant.ident),
+            syn::GenericParam::Lifetime(_) => None,
+        })
+        .collect();
+    let turbofish = (!generic_args.is_empty()).then(|| quote!(::<#(#generic_args),*>));
+    let name = &sig.ident;
+    if sig.receiver().is_some() || is_method_context(function) {
+        quote!(let _ = Self::#name #turbofish;)
+    } else {
+        quote!(let _ = #name #turbofish;)
     }
 }
 

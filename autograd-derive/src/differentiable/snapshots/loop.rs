@@ -25,6 +25,7 @@ fn power_vjp(
 ) {
     #[allow(unused_imports)]
     use ::autograd::__private::traits::*;
+    let _ = power;
     let x_saved = <Tensor<Rank1<U3>> as ::core::clone::Clone>::clone(x);
     let h = x.clone();
     let mut h_4_carry = h;

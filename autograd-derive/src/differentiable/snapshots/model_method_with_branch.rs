@@ -35,6 +35,7 @@ fn forward_vjp(
     };
     #[allow(unused_imports)]
     use ::autograd::__private::traits::*;
+    let _ = Self::forward;
     let mut self_parts = ::autograd::GradParts::grad_parts(self);
     let x_saved = <Tensor<Rank1<U3>> as ::core::clone::Clone>::clone(x);
     let (forward, forward_pullback) = self.layer.forward_vjp(x);

@@ -35,6 +35,7 @@ fn loss_vjp(
 ) {
     #[allow(unused_imports)]
     use ::autograd::__private::traits::*;
+    let _ = loss;
     let w_saved = <Tensor<Rank1<U5>> as ::core::clone::Clone>::clone(w);
     let b_saved = <Tensor<Rank0> as ::core::clone::Clone>::clone(b);
     let x_saved = <Tensor<Rank1<U5>> as ::core::clone::Clone>::clone(x);

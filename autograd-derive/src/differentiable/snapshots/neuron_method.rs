@@ -40,6 +40,7 @@ fn loss_vjp(
     };
     #[allow(unused_imports)]
     use ::autograd::__private::traits::*;
+    let _ = Self::loss;
     let mut self_parts = ::autograd::GradParts::grad_parts(self);
     let (dot, dot_pullback) = self.weight.dot_vjp(x);
     let dot_pullback = ::autograd::Pullbacks::keep(
