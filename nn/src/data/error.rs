@@ -154,7 +154,7 @@ impl fmt::Display for DataError {
                     path.display(),
                     quoted_list(columns)
                 )?;
-                // One column whose name holds another separator is a file that
+                // One column whose name contains another separator is a file that
                 // is not comma-separated.
                 if let [only] = columns.as_slice() {
                     if only.contains([';', '\t']) {
