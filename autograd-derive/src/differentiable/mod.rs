@@ -365,10 +365,18 @@ impl Emitter<'_> {
 /// with its generic arguments, and gets no mark.
 fn mark_original_used(function: &syn::ItemFn) -> TokenStream {
     let sig = &function.sig;
-    let has_impl_argument = sig.inputs.iter().any(|input| {
-        matches!(input, syn::FnArg::Typed(typed) if typed.ty.to_token_stream().to_string().contains("impl "))
-    });
-    if has_impl_argument {
+    #[derive(Default)]
+    struct ImplTraitFinder(bool);
+    impl<'ast> Visit<'ast> for ImplTraitFinder {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut finder = ImplTraitFinder::default();
+    for input in &sig.inputs {
+        finder.visit_fn_arg(input);
+    }
+    if finder.0 {
         return TokenStream::new();
     }
     let generic_args: Vec<&Ident> = sig
