@@ -533,9 +533,14 @@ unsafe fn broadcast<E: Element, const FUSED: bool>(o: Operands<E>) {
             row_block::<E, FUSED, MR>(o, i);
             i += MR;
         }
-        while i < o.m {
-            row_block::<E, FUSED, 1>(o, i);
-            i += 1;
+        // The last 2 or 3 rows share their loads of `b` too: a product with
+        // 3 rows, such as the weight gradient dyᵀ · h of a 3-class head,
+        // would otherwise stream all of `b` three times.
+        match o.m - i {
+            3 => row_block::<E, FUSED, 3>(o, i),
+            2 => row_block::<E, FUSED, 2>(o, i),
+            1 => row_block::<E, FUSED, 1>(o, i),
+            _ => {}
         }
     }
 }
