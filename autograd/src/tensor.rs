@@ -118,6 +118,38 @@ impl<S: Shape, E: Float, D: Storage<S, E>> Tensor<S, E, D> {
         Tensor { shape, buf }
     }
 
+    /// Builds a tensor of the given shape whose element `i` (row-major) is
+    /// `tile[i % tile.len()]`, such as a bias repeated on every row.
+    ///
+    /// The copies double in length, so a short tile fills a large tensor in
+    /// a few `memcpy` calls rather than one element at a time.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `tile` is empty and the shape is not.
+    #[track_caller]
+    pub fn tiled_with_shape(shape: S, tile: &[E]) -> Self {
+        let numel = shape.numel();
+        assert!(numel == 0 || !tile.is_empty(), "tiled_with_shape: empty tile for {numel} elements");
+        let init = |out: &mut [core::mem::MaybeUninit<E>]| {
+            let first = tile.len().min(out.len());
+            for (o, &v) in out[..first].iter_mut().zip(tile) {
+                o.write(v);
+            }
+            let mut filled = first;
+            while filled < out.len() {
+                let len = filled.min(out.len() - filled);
+                out.copy_within(..len, filled);
+                filled += len;
+            }
+        };
+        // SAFETY: the first loop writes `first` elements, and every copy
+        // then extends the written prefix up to the whole buffer (`first` is
+        // not 0 unless the buffer is empty).
+        let buf = unsafe { D::from_uninit(&shape, init) };
+        Tensor { shape, buf }
+    }
+
     /// A tensor of the given shape with every element `value`.
     pub fn full_with_shape(shape: S, value: E) -> Self {
         Self::from_fn_with_shape(shape, |_| value)
@@ -531,6 +563,28 @@ mod tests {
     fn display_uses_four_decimals_for_fractions() {
         let x: Tensor<Rank1<U3>> = Tensor::from_array([0.5, 1.25, -2.0]);
         assert_eq!(format!("{x}"), "tensor([0.5000, 1.2500, -2.0000])");
+    }
+
+    #[test]
+    fn tiled_repeats_tile_on_every_length() {
+        let tile = [1.0f32, 2.0, 3.0];
+        for len in [0, 1, 2, 3, 7, 12, 50] {
+            let t: Tensor<Rank1<Dyn>> = Tensor::tiled_with_shape(Rank1(Dyn(len)), &tile);
+            let expected: Vec<f32> = (0..len).map(|i| tile[i % 3]).collect();
+            assert_eq!(t.as_slice(), &expected[..], "length {len}");
+        }
+    }
+
+    #[test]
+    fn tiled_on_inline_device() {
+        let t: Tensor<Rank2<U3, U2>, f64, crate::Inline> = Tensor::tiled_with_shape(Rank2(U3::new(), U2::new()), &[0.5, -1.0]);
+        assert_eq!(t.as_slice(), &[0.5, -1.0, 0.5, -1.0, 0.5, -1.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "empty tile for 2 elements")]
+    fn tiled_rejects_empty_tile() {
+        let _: Tensor<Rank1<U2>> = Tensor::tiled_with_shape(Rank1(U2::new()), &[]);
     }
 
     #[test]

@@ -235,37 +235,11 @@ fn product<S: Shape, E: Float, D: Storage<S, E>>(
     Tensor::from_product_with_shape(out, m, k, n, a, a_strides, b, b_strides)
 }
 
-/// Adds `bias` to every row of `y`, whose rows have the bias's length.
-///
-/// For a width that is a multiple of 4, up to the unpacked kernel's size
-/// limit, this is the product of a column of ones and the bias row, added
-/// into `y` (`beta = 1`). The kernel keeps blocks of 4 rows in vector
-/// registers, where the loop below runs once per row. Other widths keep the
-/// loop, because the kernel's one-column blocks cost more (2,000
-/// instructions more per Iris step for the 3 outputs).
-fn add_bias<S: Shape, E: Float, D: Storage<S, E>>(y: &mut Tensor<S, E, D>, bias: &[E]) {
-    let width = bias.len();
-    let data = y.as_mut_slice();
-    if width == 0 {
-        return;
-    }
-    if width.is_multiple_of(4) && data.len() <= autograd::gemm::SMALL_MAX_FLOPS {
-        // `a` is one 1 read with zero strides: every element of the
-        // `rows × 1` column of ones.
-        let rows = data.len() / width;
-        E::gemm(rows, 1, width, E::ONE, &[E::ONE], [0, 0], bias, [width, 1], E::ONE, data, width);
-    } else {
-        for row in data.chunks_exact_mut(width) {
-            row.iter_mut().zip(bias).for_each(|(y, &b)| *y += b);
-        }
-    }
-}
-
 /// Sums the columns of `grad` (`[rows, out]`) into the bias gradient.
 ///
 /// For a width that is a multiple of 4, up to the unpacked kernel's size
-/// limit, this is the product of a row of ones and `grad`, for the same
-/// reasons as in [`add_bias`].
+/// limit, this is the product of a row of ones and `grad`. The kernel keeps
+/// the sums in vector registers, where the loop below runs once per row.
 fn bias_grad<O: Dim, E: Float, D: Storage<Rank1<O>, E>>(out: O, grad: &[E]) -> Tensor<Rank1<O>, E, D> {
     let width = out.size();
     if width > 0 && width.is_multiple_of(4) && grad.len() <= autograd::gemm::SMALL_MAX_FLOPS {
@@ -274,10 +248,50 @@ fn bias_grad<O: Dim, E: Float, D: Storage<Rank1<O>, E>>(out: O, grad: &[E]) -> T
     }
     let mut sum = Tensor::zeros_with_shape(Rank1(out));
     let acc = sum.as_mut_slice();
-    for row in grad.chunks_exact(width.max(1)) {
+    let mut rows = grad.chunks_exact(width.max(1));
+    // A narrow width pays the loop's overhead in every row, so the sums run
+    // over spans of `lcm(width, 8)` elements (whole vectors) instead.
+    // Element `q` of a span belongs to column `q % width`.
+    let span = lcm(width.max(1), 8);
+    if span <= SPAN_MAX && grad.len() >= 2 * span {
+        let mut partial = [E::ZERO; SPAN_MAX];
+        let spans = grad.chunks_exact(span);
+        rows = spans.remainder().chunks_exact(width);
+        for chunk in spans {
+            partial[..span].iter_mut().zip(chunk).for_each(|(p, &g)| *p += g);
+        }
+        for part in partial[..span].chunks_exact(width) {
+            acc.iter_mut().zip(part).for_each(|(a, &p)| *a += p);
+        }
+    }
+    for row in rows {
         acc.iter_mut().zip(row).for_each(|(a, &g)| *a += g);
     }
     sum
+}
+
+/// The maximum span of [`bias_grad`]'s partial sums, which live on the
+/// stack.
+const SPAN_MAX: usize = 64;
+
+/// Returns the least common multiple of `a` and `b`, both positive.
+fn lcm(a: usize, b: usize) -> usize {
+    let (mut x, mut y) = (a, b);
+    while y != 0 {
+        (x, y) = (y, x % y);
+    }
+    a / x * b
+}
+
+/// Panics unless the last axis of an input with dimensions `x_dims` has
+/// `in_features` elements (a `Dyn` axis can differ at run time).
+#[track_caller]
+fn check_in_features(x_dims: &[usize], in_features: usize) {
+    let found = x_dims.last().copied().unwrap_or(0);
+    assert!(
+        found == in_features,
+        "Linear: the input has {found} features on its last axis, but the layer has in_features={in_features}"
+    );
 }
 
 /// `dW = dyᵀ · x` for `rows` rows: `[out, rows] · [rows, in]`.
@@ -307,7 +321,7 @@ fn input_grad<S: Shape, E: Float, D: Storage<S, E>>(
 /// `$X`/`$Y` are the input and output shapes; `$rows` computes the number of
 /// rows from the input shape.
 macro_rules! impl_linear_forward {
-    ([$($B:ident)?], $X:ty, $Y:ty, |$shape:ident| $rows:expr) => {
+    ([$($B:ident)?], $X:ty, $Y:ty, |$shape:ident| $rows:expr, |$o_dim:ident| $out:expr) => {
         impl<I: Dim, O: Dim, E: Float, D, $($B: Dim)?> Forward<Tensor<$X, E, D>> for Linear<I, O, E, D>
         where
             D: Storage<Rank2<O, I>, E> + Storage<Rank1<O>, E> + Storage<$X, E> + Storage<$Y, E>,
@@ -320,8 +334,17 @@ macro_rules! impl_linear_forward {
             /// (`B` may be `Dyn`).
             #[track_caller]
             fn forward(&self, x: &Tensor<$X, E, D>) -> Self::Output {
-                let mut y = x.matmul_t(&*self.weight);
-                add_bias(&mut y, self.bias.as_slice());
+                // The rank-1 form reads no axis of the input shape.
+                #[allow(unused_variables)]
+                let $shape = x.shape();
+                let rows = $rows;
+                let [o, i] = self.weight.dims();
+                let $o_dim = self.bias.shape().0;
+                check_in_features(x.dims().as_ref(), i);
+                // y starts as the bias on every row, and the product adds
+                // x Wᵀ to it (`beta = 1`) in the same pass.
+                let mut y = Tensor::tiled_with_shape($out, self.bias.as_slice());
+                E::gemm(rows, i, o, E::ONE, x.as_slice(), [i, 1], self.weight.as_slice(), [1, i], E::ONE, y.as_mut_slice(), o);
                 y
             }
 
@@ -397,8 +420,8 @@ macro_rules! impl_linear_forward {
     };
 }
 
-impl_linear_forward!([], Rank1<I>, Rank1<O>, |x_shape| 1);
-impl_linear_forward!([B], Rank2<B, I>, Rank2<B, O>, |x_shape| x_shape.0.size());
+impl_linear_forward!([], Rank1<I>, Rank1<O>, |x_shape| 1, |o_dim| Rank1(o_dim));
+impl_linear_forward!([B], Rank2<B, I>, Rank2<B, O>, |x_shape| x_shape.0.size(), |o_dim| Rank2(x_shape.0, o_dim));
 
 /// Implements the gradient-struct traits for `$Grads` with the listed
 /// fields.
@@ -626,31 +649,41 @@ where
 
 #[cfg(all(test, feature = "alloc"))]
 mod tests {
-    use autograd::typenum::{U3, U8};
+    use autograd::typenum::U3;
     use autograd::{Dyn, Rank2, Tensor};
 
-    use super::{add_bias, bias_grad};
+    use super::bias_grad;
+    use crate::layers::{Forward, Linear};
 
     #[test]
-    fn bias_add_and_grad_match_row_loops() {
-        for width in [3usize, 8] {
-            let rows = 5;
+    fn forward_and_bias_grad_match_row_loops() {
+        // With 5 rows `bias_grad` keeps its row loop. With 37 rows it runs
+        // spans (24 or 40 elements for widths 3 and 10), then the leftover rows.
+        for (width, rows) in [(3usize, 5), (8, 5), (3, 37), (10, 37), (9, 37)] {
+            let inputs = 4;
             let x: Vec<f64> = (0..rows * width).map(|i| (i as f64 * 0.7).sin()).collect();
             let bias: Vec<f64> = (0..width).map(|j| j as f64 - 1.5).collect();
-            let mut y: Tensor<Rank2<Dyn, Dyn>, f64> =
-                Tensor::from_slice_with_shape(Rank2(Dyn(rows), Dyn(width)), &x).unwrap();
-            add_bias(&mut y, &bias);
-            for (i, &v) in y.as_slice().iter().enumerate() {
-                assert_eq!(v, x[i] + bias[i % width], "width {width}, element {i}");
+            let weight: Vec<f64> = (0..width * inputs).map(|i| (i as f64 * 0.3).cos()).collect();
+            let input: Vec<f64> = (0..rows * inputs).map(|i| i as f64 * 0.25 - 1.0).collect();
+            let layer = Linear::<Dyn, Dyn, f64>::from_tensors(
+                Tensor::from_slice_with_shape(Rank2(Dyn(width), Dyn(inputs)), &weight).unwrap(),
+                Tensor::from_slice_with_shape(autograd::Rank1(Dyn(width)), &bias).unwrap(),
+            );
+            let y = layer.forward(&Tensor::from_slice_with_shape(Rank2(Dyn(rows), Dyn(inputs)), &input).unwrap());
+            for (index, &v) in y.as_slice().iter().enumerate() {
+                let (r, j) = (index / width, index % width);
+                let dot: f64 = (0..inputs).map(|p| input[r * inputs + p] * weight[j * inputs + p]).sum();
+                assert!((v - (dot + bias[j])).abs() < 1e-12, "width {width}, element {index}: {v}");
             }
             let expected: Vec<f64> = (0..width).map(|j| (0..rows).map(|r| x[r * width + j]).sum()).collect();
-            let got: Vec<f64> = if width == 3 {
-                bias_grad::<U3, f64, autograd::Cpu>(U3::new(), &x).as_slice().to_vec()
-            } else {
-                bias_grad::<U8, f64, autograd::Cpu>(U8::new(), &x).as_slice().to_vec()
-            };
+            let got: Vec<f64> = bias_grad::<Dyn, f64, autograd::Cpu>(Dyn(width), &x).as_slice().to_vec();
+            assert_eq!(got.len(), width);
             for (g, e) in got.iter().zip(&expected) {
-                assert!((g - e).abs() < 1e-12, "width {width}: {g} vs {e}");
+                assert!((g - e).abs() < 1e-12, "width {width}, rows {rows}: {g} vs {e}");
+            }
+            if width == 3 {
+                let fixed = bias_grad::<U3, f64, autograd::Cpu>(U3::new(), &x);
+                assert_eq!(fixed.as_slice(), &got[..]);
             }
         }
     }

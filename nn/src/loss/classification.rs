@@ -151,9 +151,16 @@ pub trait CrossEntropyTarget<N: Dim, C: Dim, E: Float, D: Storage<Rank2<N, C>, E
         None
     }
 
-    /// Computes the target's gradient from the log-probabilities, the
-    /// cotangent of each sample's loss and the label smoothing.
-    fn grad(log_probs: Tensor<Rank2<N, C>, E, D>, cotangents: &[E], label_smoothing: E) -> Self::Grad;
+    /// Returns the class of every sample when the target is class indices,
+    /// so that the loss can run its one-hot passes over the whole batch.
+    fn class_indices(&self) -> Option<&[usize]> {
+        None
+    }
+
+    /// Computes the target's gradient from the logits (through their
+    /// log-probabilities), the cotangent of each sample's loss and the label
+    /// smoothing.
+    fn grad(logits: &Tensor<Rank2<N, C>, E, D>, cotangents: &[E], label_smoothing: E) -> Self::Grad;
 }
 
 impl<N, C, E, D> CrossEntropyTarget<N, C, E, D> for ClassIndices<'_, N, C>
@@ -192,7 +199,11 @@ where
         Some(self.indices[i])
     }
 
-    fn grad(_: Tensor<Rank2<N, C>, E, D>, _: &[E], _: E) -> NoGrad {
+    fn class_indices(&self) -> Option<&[usize]> {
+        Some(self.indices)
+    }
+
+    fn grad(_: &Tensor<Rank2<N, C>, E, D>, _: &[E], _: E) -> NoGrad {
         NoGrad
     }
 }
@@ -223,7 +234,8 @@ where
     }
 
     // loss_i = -Σ_c ((1 - ε) t_ic + ε / C) lsm_ic, so ∂loss_i/∂t_ic = -(1 - ε) lsm_ic.
-    fn grad(mut log_probs: Self, cotangents: &[E], label_smoothing: E) -> Self {
+    fn grad(logits: &Tensor<Rank2<N, C>, E, D>, cotangents: &[E], label_smoothing: E) -> Self {
+        let mut log_probs = log_softmax_rows(logits);
         let classes = log_probs.dims()[1];
         let keep = E::ONE - label_smoothing;
         for (row, &cotangent) in log_probs.as_mut_slice().chunks_mut(classes.max(1)).zip(cotangents) {
@@ -233,15 +245,173 @@ where
     }
 }
 
-/// Computes the per-sample losses, their gradient with respect to the logits
-/// (for a unit cotangent) and the log-probabilities.
-#[allow(clippy::type_complexity)]
+/// The number of classes per row. Small classification heads get it as a
+/// constant ([`Fixed`]) so that the loops over one row unroll, because a
+/// loop over 3 classes otherwise pays its overhead in every row.
+trait RowWidth: Copy {
+    fn get(self) -> usize;
+}
+
+/// A width known at compile time.
+#[derive(Clone, Copy)]
+struct Fixed<const W: usize>;
+
+impl<const W: usize> RowWidth for Fixed<W> {
+    #[inline(always)]
+    fn get(self) -> usize {
+        W
+    }
+}
+
+impl RowWidth for usize {
+    #[inline(always)]
+    fn get(self) -> usize {
+        self
+    }
+}
+
+/// Calls `$f(width, args...)` with the width as a [`Fixed`] for 2, 3 and 4
+/// classes, and as a `usize` otherwise.
+macro_rules! with_width {
+    ($width:expr, $f:ident($($arg:expr),*)) => {
+        match $width {
+            2 => $f(Fixed::<2>, $($arg),*),
+            3 => $f(Fixed::<3>, $($arg),*),
+            4 => $f(Fixed::<4>, $($arg),*),
+            w => $f(w, $($arg),*),
+        }
+    };
+}
+
+/// Subtracts from each row of `data` its maximum.
+fn shift_rows<W: RowWidth, E: Float>(width: W, data: &mut [E]) {
+    for row in data.chunks_exact_mut(width.get()) {
+        let max = row.iter().fold(E::NEG_INFINITY, |m, &v| m.max(v));
+        row.iter_mut().for_each(|v| *v -= max);
+    }
+}
+
+/// Returns the logits minus the maximum of their row, in a new tensor.
+fn shifted_rows<N, C, E, D>(logits: &Tensor<Rank2<N, C>, E, D>) -> Tensor<Rank2<N, C>, E, D>
+where
+    N: Dim,
+    C: Dim,
+    E: Float,
+    D: Storage<Rank2<N, C>, E>,
+{
+    let mut shifted = logits.clone();
+    let width = logits.dims()[1];
+    if width == 0 {
+        return shifted;
+    }
+    // `as_mut_slice` copies the logits, which the clone shares.
+    let data = shifted.as_mut_slice();
+    with_width!(width, shift_rows(data));
+    shifted
+}
+
+/// Computes `log_softmax` of every row of the logits:
+/// `(x - max) - ln Σ exp(x - max)`.
+fn log_softmax_rows<N, C, E, D>(logits: &Tensor<Rank2<N, C>, E, D>) -> Tensor<Rank2<N, C>, E, D>
+where
+    N: Dim,
+    C: Dim,
+    E: Float,
+    D: Storage<Rank2<N, C>, E>,
+{
+    let mut log_probs = shifted_rows(logits);
+    let width = log_probs.dims()[1];
+    if width == 0 {
+        return log_probs;
+    }
+    let mut exps = log_probs.clone();
+    E::exp_in_place(exps.as_mut_slice());
+    let mut ln_sums = [E::ZERO; ONE_HOT_BLOCK];
+    let blocks = log_probs
+        .as_mut_slice()
+        .chunks_mut(ONE_HOT_BLOCK * width)
+        .zip(exps.as_slice().chunks(ONE_HOT_BLOCK * width));
+    for (block, exps) in blocks {
+        let rows = exps.len() / width;
+        for (ln_sum, row) in ln_sums.iter_mut().zip(exps.chunks_exact(width)) {
+            *ln_sum = row.iter().copied().sum();
+        }
+        E::ln_in_place(&mut ln_sums[..rows]);
+        for (row, &ln_sum) in block.chunks_exact_mut(width).zip(&ln_sums) {
+            row.iter_mut().for_each(|l| *l -= ln_sum);
+        }
+    }
+    log_probs
+}
+
+/// The per-sample losses and their gradient with respect to the logits.
+type Parts<N, C, E, D> = (Tensor<Rank1<N>, E, D>, Tensor<Rank2<N, C>, E, D>);
+
+/// Rows per block of the stack buffers that hold per-row sums.
+const ONE_HOT_BLOCK: usize = 64;
+
+/// [`cross_entropy_parts`] for class indices without label smoothing:
+/// `loss = ln Σ exp(x - max) - (x_class - max)` and
+/// `∂loss/∂x = softmax(x) - one_hot(class)`.
+///
+/// It needs no log-probabilities, so it makes two buffers, where the
+/// general path makes three, and the row sums, their reciprocals and their
+/// logarithms stay in stack buffers of [`ONE_HOT_BLOCK`] rows.
+fn one_hot_parts<N, C, E, D>(logits: &Tensor<Rank2<N, C>, E, D>, indices: &[usize]) -> Parts<N, C, E, D>
+where
+    N: Dim,
+    C: Dim,
+    E: Float,
+    D: Storage<Rank2<N, C>, E> + Storage<Rank1<N>, E>,
+{
+    let Rank2(samples, classes) = logits.shape();
+    let width = classes.size();
+    let mut grad = shifted_rows(logits);
+    let shifted = grad.as_slice();
+    // The shifted logit of each sample's class, until the loss replaces it.
+    let mut losses = Tensor::from_fn_with_shape(Rank1(samples), |i| shifted[i * width + indices[i]]);
+    let exps = grad.as_mut_slice();
+    E::exp_in_place(exps);
+    with_width!(width, one_hot_rows(exps, losses.as_mut_slice(), indices));
+    (losses, grad)
+}
+
+/// Turns the exponentials of the shifted logits into `softmax - one_hot`,
+/// and each sample's shifted target logit into its loss.
+fn one_hot_rows<W: RowWidth, E: Float>(width: W, exps: &mut [E], losses: &mut [E], indices: &[usize]) {
+    let w = width.get();
+    let mut ln_sums = [E::ZERO; ONE_HOT_BLOCK];
+    let mut inv_sums = [E::ZERO; ONE_HOT_BLOCK];
+    let blocks = exps
+        .chunks_mut(ONE_HOT_BLOCK * w)
+        .zip(losses.chunks_mut(ONE_HOT_BLOCK))
+        .zip(indices.chunks(ONE_HOT_BLOCK));
+    for ((g, block_losses), block_indices) in blocks {
+        let rows = block_losses.len();
+        for (sum, row) in ln_sums.iter_mut().zip(g.chunks_exact(w)) {
+            *sum = row.iter().copied().sum();
+        }
+        for (inv, &sum) in inv_sums[..rows].iter_mut().zip(&ln_sums[..rows]) {
+            *inv = E::ONE / sum;
+        }
+        E::ln_in_place(&mut ln_sums[..rows]);
+        let rows = g.chunks_exact_mut(w).zip(block_losses).zip(block_indices).zip(ln_sums.iter().zip(&inv_sums));
+        for (((row, loss), &class), (&ln_sum, &inv_sum)) in rows {
+            row.iter_mut().for_each(|e| *e *= inv_sum);
+            row[class] -= E::ONE;
+            *loss = ln_sum - *loss;
+        }
+    }
+}
+
+/// Computes the per-sample losses and their gradient with respect to the
+/// logits (for a unit cotangent).
 #[track_caller]
 fn cross_entropy_parts<N, C, E, D, T>(
     logits: &Tensor<Rank2<N, C>, E, D>,
     target: &T,
     label_smoothing: E,
-) -> (Tensor<Rank1<N>, E, D>, Tensor<Rank2<N, C>, E, D>, Tensor<Rank2<N, C>, E, D>)
+) -> Parts<N, C, E, D>
 where
     N: Dim,
     C: Dim,
@@ -257,11 +427,14 @@ where
     target.check_shape(shape);
     let Rank2(samples, classes) = shape;
     let c = classes.size();
+    if label_smoothing == E::ZERO && c > 0 {
+        if let Some(indices) = target.class_indices() {
+            return one_hot_parts(logits, indices);
+        }
+    }
     let uniform = label_smoothing / E::from_usize(c);
 
-    let x = logits.as_slice();
-    let mut log_probs = Tensor::zeros_with_shape(shape);
-    let mut grad = Tensor::zeros_with_shape(shape);
+    let mut log_probs = shifted_rows(logits);
     let mut losses = Tensor::zeros_with_shape(Rank1(samples));
     let width = c.max(1);
 
@@ -270,23 +443,15 @@ where
     // at a time: log_probs = x - row max, grad = exp(log_probs), losses =
     // ln Σ grad per row, then per row log-softmax = (x - max) - ln Σ and
     // softmax = grad / Σ.
-    let shifted = log_probs.as_mut_slice();
-    for (x_row, out) in x.chunks_exact(width).zip(shifted.chunks_exact_mut(width)) {
-        let max = x_row.iter().fold(E::NEG_INFINITY, |m, &v| m.max(v));
-        for (o, &v) in out.iter_mut().zip(x_row) {
-            *o = v - max;
-        }
-    }
-    let exps = grad.as_mut_slice();
-    exps.copy_from_slice(log_probs.as_slice());
-    E::exp_in_place(exps);
+    let mut grad = log_probs.clone();
+    E::exp_in_place(grad.as_mut_slice());
 
     // With the smoothed target t' = (1 - ε) t + ε / C,
     // loss = -Σ t' log_softmax(x) and ∂loss/∂x = (Σ t') softmax(x) - t'.
     let keep = E::ONE - label_smoothing;
     if c == 0 {
         // No classes: every loss is an empty sum.
-        return (losses, grad, log_probs);
+        return (losses, grad);
     }
     let ln_sums = losses.as_mut_slice();
     for (ln_sum, g) in ln_sums.iter_mut().zip(grad.as_slice().chunks_exact(width)) {
@@ -330,7 +495,7 @@ where
         }
         *loss = -weighted;
     }
-    (losses, grad, log_probs)
+    (losses, grad)
 }
 
 /// Multiplies row `i` of `grad` by `cotangents[i]`.
@@ -429,7 +594,7 @@ where
     T: CrossEntropyTarget<N, C, E, D>,
     R: Reduction<Rank1<N>, E, D>,
 {
-    let (losses, _, _) = cross_entropy_parts(logits, target, label_smoothing);
+    let (losses, _) = cross_entropy_parts(logits, target, label_smoothing);
     reduction.reduce(losses)
 }
 
@@ -458,15 +623,25 @@ where
     T: CrossEntropyTarget<N, C, E, D>,
     R: Reduction<Rank1<N>, E, D>,
 {
-    let (losses, grad, log_probs) = cross_entropy_parts(logits, target, label_smoothing);
+    let (losses, grad) = cross_entropy_parts(logits, target, label_smoothing);
     let Rank2(samples, classes) = logits.shape();
-    let pullback_logits = move |cotangent: R::Output| {
-        let cotangents = reduction.expand(cotangent, Rank1(samples));
-        scale_rows(grad, classes.size(), cotangents.as_slice())
+    let pullback_logits = move |cotangent: R::Output| match reduction.uniform_cotangent(&cotangent, Rank1(samples)) {
+        Some(scale) => {
+            let mut grad = grad;
+            grad.map_inplace(|v| v * scale);
+            grad
+        }
+        None => {
+            let cotangents = reduction.expand(cotangent, Rank1(samples));
+            scale_rows(grad, classes.size(), cotangents.as_slice())
+        }
     };
+    // The target's pullback recomputes the log-probabilities: class indices
+    // have no gradient, so only probability targets pay for them.
+    let saved_logits = logits.clone();
     let pullback_target = move |cotangent: R::Output| {
         let cotangents = reduction.expand(cotangent, Rank1(samples));
-        T::grad(log_probs, cotangents.as_slice(), label_smoothing)
+        T::grad(&saved_logits, cotangents.as_slice(), label_smoothing)
     };
     (reduction.reduce(losses), (pullback_logits, pullback_target, NoGrad, NoGrad))
 }

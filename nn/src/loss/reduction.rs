@@ -21,6 +21,13 @@ pub trait Reduction<S: Shape, E: Float, D: Storage<S, E>>: Copy {
     /// loss: `dy / n` everywhere for `Mean`, `dy` for `Sum`, and the cotangent
     /// itself for `NoReduction`.
     fn expand(self, cotangent: Self::Output, shape: S) -> Tensor<S, E, D>;
+
+    /// Returns the cotangent of every elementwise loss when they are all
+    /// equal (`Mean` and `Sum`), so that a pullback can scale by one number
+    /// instead of building the tensor of [`expand`](Self::expand).
+    fn uniform_cotangent(self, _cotangent: &Self::Output, _shape: S) -> Option<E> {
+        None
+    }
 }
 
 /// The mean of the elementwise losses, PyTorch's default `reduction='mean'`.
@@ -54,6 +61,10 @@ where
         let n = E::from_usize(shape.numel());
         Tensor::full_with_shape(shape, cotangent.item() / n)
     }
+
+    fn uniform_cotangent(self, cotangent: &Self::Output, shape: S) -> Option<E> {
+        Some(cotangent.item() / E::from_usize(shape.numel()))
+    }
 }
 
 impl<S, E, D> Reduction<S, E, D> for Sum
@@ -70,6 +81,10 @@ where
 
     fn expand(self, cotangent: Self::Output, shape: S) -> Tensor<S, E, D> {
         Tensor::full_with_shape(shape, cotangent.item())
+    }
+
+    fn uniform_cotangent(self, cotangent: &Self::Output, _shape: S) -> Option<E> {
+        Some(cotangent.item())
     }
 }
 
