@@ -53,12 +53,12 @@ pub fn grad_or_zero<T: Differentiable>(slot: Option<T::Grad>, value: &T) -> T::G
 /// that `#[differentiable]` generates.
 ///
 /// A method that reads `self.weight` and `self.bias` gets one gradient per
-/// field. Rather than building a zero gradient of the whole model and adding
-/// each field's gradient into it, the generated code takes empty
-/// [`Parts`](GradParts::Parts) in the forward pass, moves each field's
-/// gradient into its part, and [`assemble`](GradParts::assemble)s the result
-/// with zeros only for the parts that nothing reached. The parts record
-/// shapes, not borrows, so the pullback does not borrow the model.
+/// field. The generated code does not build a zero gradient of the whole
+/// model and add each field's gradient into it. It takes empty
+/// [`Parts`](GradParts::Parts) in the forward pass and moves each field's
+/// gradient into its part. Then [`assemble`](GradParts::assemble) makes
+/// zeros only for the parts that nothing reached. The parts record shapes,
+/// not borrows, so the pullback does not borrow the model.
 ///
 /// `#[derive(Module)]` implements this trait, with one part per field, so
 /// that `self.layer.bias` reaches `parts.layer.bias`. A hand-written model
@@ -77,7 +77,7 @@ pub trait GradParts: Differentiable {
     /// Empty parts, shaped like `self`'s gradient.
     fn grad_parts(&self) -> Self::Parts;
 
-    /// The gradient from its parts, with zeros for the empty ones.
+    /// Builds the gradient from its parts, with zeros for the empty ones.
     fn assemble(parts: Self::Parts) -> Self::Grad;
 }
 
@@ -95,12 +95,12 @@ pub struct GradSlot<G, Z> {
 }
 
 impl<G, Z> GradSlot<G, Z> {
-    /// An empty slot for a gradient of the given shape.
+    /// Creates an empty slot for a gradient of the given shape.
     pub fn new(shape: Z) -> Self {
         GradSlot { grad: None, shape }
     }
 
-    /// The collected gradient, or `zeros(shape)` if nothing reached it.
+    /// Returns the collected gradient, or `zeros(shape)` if nothing reached it.
     pub fn into_grad(self, zeros: impl FnOnce(Z) -> G) -> G {
         match self.grad {
             Some(grad) => grad,

@@ -247,7 +247,7 @@ mod tests {
     }
 
     #[test]
-    fn pull_clones_the_cotangent_only_for_slots_before_the_last_that_runs() {
+    fn pull_clones_only_before_last_running_slot() {
         let clones = core::cell::Cell::new(0);
         let run = |_: Counted<'_>| ();
         let (_, NoGrad) = Pullbacks::pull((run, run), Counted(&clones), (Need, Skip));
