@@ -215,6 +215,28 @@ fn no_grad_conditions_pass_gradcheck() {
     assert_eq!(branches_taken, [true, true], "the seeds must reach both branches");
 }
 
+/// Binds a tuple whose elements read names the same `let` rebinds: every
+/// element reads the values from before the `let`.
+#[differentiable]
+fn tuple_rebinding(x: &Vector, w: &Vector) -> Vector {
+    let a = x.exp();
+    let b = w.square();
+    let (b, a) = (a, b);
+    let (a, c) = (a.tanh(), &a * &b);
+    a * c + b
+}
+
+#[test]
+fn tuple_let_reads_earlier_bindings() {
+    let (x, w) = pair(31);
+    let (a, b) = (w.square(), x.exp());
+    let expected = a.tanh() * (&a * &b) + b;
+    assert_eq!(tuple_rebinding(&x, &w).as_slice(), expected.as_slice());
+    let (value, _) = tuple_rebinding_vjp(&x, &w);
+    assert_eq!(value.as_slice(), expected.as_slice());
+    check_pair!(tuple_rebinding, tuple_rebinding_vjp, pair(31));
+}
+
 #[differentiable]
 fn recurrence(x: &Vector, w: &Vector, steps: usize) -> Vector {
     let mut h = x.clone();

@@ -332,15 +332,20 @@ impl Lowerer {
             }
         }
 
-        // `let (a, b) = (x, y);` binds each element directly.
+        // `let (a, b) = (x, y);` binds each element directly. Every value is
+        // lowered before any name is bound, as Rust evaluates the whole tuple
+        // first: in `let (h, g) = (h.exp(), h.tanh());` both read the old `h`.
         if let Expr::Tuple(values) = strip_parens(init) {
             if values.elems.len() == names.len() {
+                let mut bindings = Vec::new();
                 for (name, value) in names.iter().zip(&values.elems) {
                     let operand = self.lower_expr(value, out, name.as_ref());
                     if let Some(name) = name {
-                        let var = self.bind_operand(name, operand, out);
-                        self.bind(&name.to_string(), var);
+                        bindings.push((name.to_string(), self.bind_operand(name, operand, out)));
                     }
+                }
+                for (name, var) in bindings {
+                    self.bind(&name, var);
                 }
                 return;
             }
