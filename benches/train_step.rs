@@ -173,7 +173,7 @@ impl<I: Size, H: Size, O: Size> Mlp<I, H, O> {
         self.l2.forward(&hidden)
     }
 
-    /// The mean cross entropy of the logits against class labels; its
+    /// Computes the mean cross entropy of the logits against class labels; its
     /// generated `loss_grad` is one step's forward and backward pass.
     #[differentiable]
     fn loss<N: Size>(

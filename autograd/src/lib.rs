@@ -84,10 +84,10 @@
 //!   differentiated argument (integers, configuration, shapes through
 //!   `dims()`, `shape()`, `numel()`, `len()`); [`no_grad`] stops a gradient;
 //! - `if`/`else` and `match` on constant conditions (the arm that ran is
-//!   recorded in a [`Branch`]), `for` loops over ranges, early `return`s in
-//!   the arms of top-level `if`s and `match`es, nested or not (the code
-//!   after the branch moves into the arms that do not return), and tuple
-//!   and struct results (a struct's
+//!   recorded in a [`Branch`]), `for` loops over ranges, and early
+//!   `return`s in the arms of top-level `if`s and `match`es, nested or not.
+//!   The code after such a branch moves into the arms that do not return.
+//!   Tuple and struct results are accepted too (a struct's
 //!   gradient type must have the same field names, as the gradient structs
 //!   of `#[derive(Module)]` do).
 //!

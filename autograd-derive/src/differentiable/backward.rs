@@ -68,7 +68,7 @@ impl Emitter<'_> {
         tokens
     }
 
-    /// The values of `block` whose gradient is always present and comes from
+    /// Finds the values of `block` whose gradient is always present and comes from
     /// one place, so that it needs no `Option` slot: a seed that is always
     /// present, or the single contribution of a call whose own gradient is
     /// direct. Only values that a call defines qualify, because only

@@ -438,7 +438,7 @@ fn emit_differentiable(cx: &Context<'_, '_>) -> TokenStream {
     }
 }
 
-/// The parts struct, which mirrors the gradient struct with each field's
+/// Emits the parts struct, which mirrors the gradient struct with each field's
 /// `GradParts::Parts`, and the `GradParts` and `AddGrad` impls that let a
 /// generated backward pass move each field's gradient into place.
 fn emit_grad_parts(cx: &Context<'_, '_>) -> TokenStream {

@@ -356,7 +356,7 @@ mod vec_impls {
     }
 }
 
-/// The pullbacks of a layer that may be absent: the gradient is `None` and
+/// Builds the pullbacks of a layer that may be absent: the gradient is `None` and
 /// the input's cotangent passes through when it is.
 #[allow(clippy::type_complexity)]
 fn optional_pullbacks<X, G, P, Q>(
