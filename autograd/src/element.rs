@@ -176,7 +176,12 @@ macro_rules! impl_float {
                 impl_float!(@libm $suffix expm1)(self)
             }
             fn sqrt(self) -> Self {
-                impl_float!(@libm $suffix sqrt)(self)
+                // Both round correctly, so they agree bit for bit; std's is
+                // an LLVM intrinsic, which loops over slices can vectorise.
+                #[cfg(feature = "std")]
+                return <$t>::sqrt(self);
+                #[cfg(not(feature = "std"))]
+                return impl_float!(@libm $suffix sqrt)(self);
             }
             fn powf(self, p: Self) -> Self {
                 impl_float!(@libm $suffix pow)(self, p)

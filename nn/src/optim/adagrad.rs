@@ -98,7 +98,7 @@ impl<M: Module> Optimizer for Adagrad<M> {
         let clr = e(c.lr / (1.0 + (self.steps - 1) as f64 * c.lr_decay));
         let (weight_decay, eps) = (e(c.weight_decay), e(c.eps));
 
-        model.lockstep(&grads, [&mut self.sum], &mut |p, g, [s]| {
+        model.lockstep(&grads, [&mut self.sum], &mut move |p, g, [s]| {
             for ((p, &g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
                 let g = g + weight_decay * *p;
                 *s += g * g;

@@ -124,32 +124,34 @@ impl<M: Module> Moments<M> {
             WeightDecay::Decoupled => (e(0.0), e(1.0 - c.lr * c.weight_decay)),
         };
 
-        let update = |p: &mut M::Elem, g: M::Elem, m: &mut M::Elem, v: &mut M::Elem, v_max: Option<&mut M::Elem>| {
+        let update = move |p: &mut M::Elem, g: M::Elem, m: &mut M::Elem, v: &mut M::Elem| {
             *p *= decoupled_factor;
             let g = g + l2 * *p;
             *m += (g - *m) * one_minus_beta1;
             *v = beta2 * *v + one_minus_beta2 * g * g;
-            let second = match v_max {
-                Some(v_max) => {
-                    *v_max = v_max.max(*v);
-                    *v_max
-                }
-                None => *v,
-            };
+        };
+        let apply = move |p: &mut M::Elem, m: M::Elem, second: M::Elem| {
             let denom = second.sqrt() / bias_correction2_sqrt + eps;
-            *p -= step_size * *m / denom;
+            *p -= step_size * m / denom;
         };
 
+        // Zipped slices without branches in the loop body, so the compiler
+        // vectorises each loop.
         let (exp_avg, exp_avg_sq) = (&mut self.exp_avg, &mut self.exp_avg_sq);
         match &mut self.max_exp_avg_sq {
             None => model.lockstep(&grads, [exp_avg, exp_avg_sq], &mut |p, g, [m, v]| {
-                for i in 0..p.len() {
-                    update(&mut p[i], g[i], &mut m[i], &mut v[i], None);
+                let lanes = p.iter_mut().zip(g).zip(m.iter_mut().zip(v.iter_mut()));
+                for ((p, &g), (m, v)) in lanes {
+                    update(p, g, m, v);
+                    apply(p, *m, *v);
                 }
             }),
             Some(max) => model.lockstep(&grads, [exp_avg, exp_avg_sq, max], &mut |p, g, [m, v, v_max]| {
-                for i in 0..p.len() {
-                    update(&mut p[i], g[i], &mut m[i], &mut v[i], Some(&mut v_max[i]));
+                let lanes = p.iter_mut().zip(g).zip(m.iter_mut().zip(v.iter_mut()).zip(v_max.iter_mut()));
+                for ((p, &g), ((m, v), v_max)) in lanes {
+                    update(p, g, m, v);
+                    *v_max = v_max.max(*v);
+                    apply(p, *m, *v_max);
                 }
             }),
         }

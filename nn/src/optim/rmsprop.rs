@@ -99,7 +99,7 @@ impl<M: Module> Optimizer for RmsProp<M> {
 
         // One element's update; `grad_avg` and `buffer` are present exactly
         // when the optimizer is centered and has momentum.
-        let update = |p: &mut M::Elem,
+        let update = move |p: &mut M::Elem,
                       g: M::Elem,
                       v: &mut M::Elem,
                       grad_avg: Option<&mut M::Elem>,
@@ -126,24 +126,25 @@ impl<M: Module> Optimizer for RmsProp<M> {
         let square_avg = &mut self.square_avg;
         match (&mut self.grad_avg, &mut self.momentum_buffer) {
             (None, None) => model.lockstep(&grads, [square_avg], &mut |p, g, [v]| {
-                for i in 0..p.len() {
-                    update(&mut p[i], g[i], &mut v[i], None, None);
+                for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
+                    update(p, g, v, None, None);
                 }
             }),
             (Some(mean), None) => model.lockstep(&grads, [square_avg, mean], &mut |p, g, [v, mean]| {
-                for i in 0..p.len() {
-                    update(&mut p[i], g[i], &mut v[i], Some(&mut mean[i]), None);
+                for ((p, &g), (v, mean)) in p.iter_mut().zip(g).zip(v.iter_mut().zip(mean.iter_mut())) {
+                    update(p, g, v, Some(mean), None);
                 }
             }),
             (None, Some(buffer)) => model.lockstep(&grads, [square_avg, buffer], &mut |p, g, [v, b]| {
-                for i in 0..p.len() {
-                    update(&mut p[i], g[i], &mut v[i], None, Some(&mut b[i]));
+                for ((p, &g), (v, b)) in p.iter_mut().zip(g).zip(v.iter_mut().zip(b.iter_mut())) {
+                    update(p, g, v, None, Some(b));
                 }
             }),
             (Some(mean), Some(buffer)) => {
                 model.lockstep(&grads, [square_avg, mean, buffer], &mut |p, g, [v, mean, b]| {
-                    for i in 0..p.len() {
-                        update(&mut p[i], g[i], &mut v[i], Some(&mut mean[i]), Some(&mut b[i]));
+                    let lanes = p.iter_mut().zip(g).zip(v.iter_mut().zip(mean.iter_mut()).zip(b.iter_mut()));
+                    for ((p, &g), ((v, mean), b)) in lanes {
+                        update(p, g, v, Some(mean), Some(b));
                     }
                 })
             }

@@ -99,12 +99,12 @@ impl<M: Module> Optimizer for Sgd<M> {
         self.steps += 1;
 
         match &mut self.momentum_buffer {
-            None => model.lockstep(&grads, [], &mut |p, g, []| {
+            None => model.lockstep(&grads, [], &mut move |p, g, []| {
                 for (p, &g) in p.iter_mut().zip(g) {
                     *p -= lr * (g + weight_decay * *p);
                 }
             }),
-            Some(buffer) => model.lockstep(&grads, [buffer], &mut |p, g, [b]| {
+            Some(buffer) => model.lockstep(&grads, [buffer], &mut move |p, g, [b]| {
                 for ((p, &g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
                     let g = g + weight_decay * *p;
                     *b = if first { g } else { momentum * *b + keep * g };
