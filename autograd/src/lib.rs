@@ -141,7 +141,7 @@ pub mod tensor;
 pub use typenum;
 
 #[cfg(feature = "alloc")]
-pub use device::Cpu;
+pub use device::{Cpu, CpuBuf};
 pub use device::{Device, Inline, Storage};
 pub use element::Float;
 pub use function::Function;

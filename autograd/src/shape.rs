@@ -91,6 +91,26 @@ pub trait Shape: Copy + Debug + PartialEq + 'static {
     /// Builds the shape from run-time sizes, or returns `None` when the rank
     /// differs or a typenum axis has another size.
     fn from_dims(dims: &[usize]) -> Option<Self>;
+
+    /// The number of elements when the type fixes every axis, `None` when an
+    /// axis is [`Dyn`]. The [`Cpu`](crate::Cpu) device keeps the elements of
+    /// a small fixed-size tensor inside the tensor value instead of on the
+    /// heap.
+    const STATIC_NUMEL: Option<usize> = None;
+}
+
+/// The product of the static sizes, or `None` if one of them is `None`.
+const fn static_product(sizes: &[Option<usize>]) -> Option<usize> {
+    let mut product = 1usize;
+    let mut i = 0;
+    while i < sizes.len() {
+        match sizes[i] {
+            Some(size) => product = product.saturating_mul(size),
+            None => return None,
+        }
+        i += 1;
+    }
+    Some(product)
 }
 
 /// A shape made only of typenum dimensions: its element count is a constant.
@@ -137,6 +157,7 @@ pub struct Rank4<A, B, C, D>(pub A, pub B, pub C, pub D);
 impl Shape for Rank0 {
     const RANK: usize = 0;
     type Dims = [usize; 0];
+    const STATIC_NUMEL: Option<usize> = Some(1);
 
     fn dims(&self) -> [usize; 0] {
         []
@@ -163,6 +184,7 @@ macro_rules! impl_shape {
         impl<$($dim: Dim),+> Shape for $name<$($dim),+> {
             const RANK: usize = $rank;
             type Dims = [usize; $rank];
+            const STATIC_NUMEL: Option<usize> = static_product(&[$($dim::STATIC),+]);
 
             fn dims(&self) -> [usize; $rank] {
                 [$(self.$index.size()),+]
@@ -239,6 +261,14 @@ mod tests {
     fn const_shape_numel_is_product_of_dims() {
         assert_eq!(<Rank3<U3, U4, U5> as ConstShape>::NUMEL, 60);
         assert_eq!(<Rank0 as ConstShape>::NUMEL, 1);
+    }
+
+    #[test]
+    fn static_numel_is_none_with_a_dyn_axis() {
+        assert_eq!(<Rank2<U3, U4> as Shape>::STATIC_NUMEL, Some(12));
+        assert_eq!(<Rank0 as Shape>::STATIC_NUMEL, Some(1));
+        assert_eq!(<Rank2<Dyn, U4> as Shape>::STATIC_NUMEL, None);
+        assert_eq!(<Rank3<U3, U4, Dyn> as Shape>::STATIC_NUMEL, None);
     }
 
     #[test]
