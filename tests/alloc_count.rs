@@ -3,9 +3,9 @@
 //!
 //! On the `Inline` device a step allocates nothing. On the `Cpu` device a
 //! tensor is a heap buffer unless its type fixes a size of at most 32 bytes,
-//! so the tutorial neuron's step allocates nothing there either, and a
-//! larger model's step allocates the same number each step: nothing
-//! accumulates across steps.
+//! so the tutorial neuron's step allocates nothing there either. A larger
+//! model's step allocates the same number each step, so nothing accumulates
+//! across steps.
 //!
 //! The counter is per thread because the test harness runs tests on
 //! parallel threads, and each test counts only its own allocations.
@@ -250,8 +250,8 @@ fn cpu_neuron_step_allocates_nothing() {
 }
 
 #[test]
-fn cpu_keeps_small_fixed_size_tensors_off_the_heap() {
-    // 8 f32 or 4 f64 fit inline; one more element, or a `Dyn` axis of any
+fn cpu_small_tensors_skip_heap() {
+    // 8 f32 or 4 f64 fit inline. One more element, or a `Dyn` axis of any
     // size, goes to the heap.
     let counts = [
         allocations_during(|| drop(std::hint::black_box(Tensor::<Rank1<U8>, f32, Cpu>::zeros()))),
@@ -266,8 +266,8 @@ fn cpu_keeps_small_fixed_size_tensors_off_the_heap() {
 }
 
 #[test]
-fn cpu_clones_write_apart_inline_and_on_the_heap() {
-    // An inline clone is a copy; a heap clone shares the buffer until one
+fn cpu_clone_writes_stay_apart() {
+    // An inline clone is a copy. A heap clone shares the buffer until one
     // side writes, which copies it. Either way the other side is unchanged.
     let small: Tensor<Rank1<U3>, f32, Cpu> = Tensor::from_array([1.0, 2.0, 3.0]);
     let mut small_clone = small.clone();

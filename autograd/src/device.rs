@@ -99,7 +99,7 @@ impl<S: Shape, E: Float> Storage<S, E> for Cpu {
             let mut bytes = [MaybeUninit::<u64>::uninit(); INLINE_WORDS];
             // SAFETY: `INLINE` holds only when `INLINE_LEN` elements of `E`
             // fit in the words and `E` needs no stricter alignment than
-            // `u64`; any bits are a valid `MaybeUninit`.
+            // `u64`. Any bits are a valid `MaybeUninit`.
             let slots = unsafe {
                 core::slice::from_raw_parts_mut(bytes.as_mut_ptr().cast::<MaybeUninit<E>>(), CpuBuf::<S, E>::INLINE_LEN)
             };
@@ -131,10 +131,10 @@ const INLINE_WORDS: usize = 4;
 
 /// The buffer of a [`Cpu`] tensor.
 ///
-/// A tensor whose shape fixes a small element count (up to 8 `f32` or 4
-/// `f64`, such as a bias, a scalar loss or the tutorial neuron's 5 weights)
-/// keeps its elements inside the value, like [`Inline`], so creating and
-/// dropping it does not touch the heap. Every other tensor holds a
+/// A tensor whose shape fixes a small element count keeps its elements
+/// inside the value, like [`Inline`], so creating and dropping it does not
+/// touch the heap. Small means up to 8 `f32` or 4 `f64`: a bias, a scalar
+/// loss or the tutorial neuron's 5 weights. Every other tensor holds a
 /// reference-counted slice: one allocation for the counters and the
 /// elements, O(1) clones, and a copy before writing to a shared buffer.
 ///
@@ -147,7 +147,7 @@ pub struct CpuBuf<S: Shape, E: Float> {
     shape: core::marker::PhantomData<fn() -> S>,
 }
 
-/// A [`CpuBuf`]'s storage; `CpuBuf::INLINE` tells which field is live.
+/// The storage of a [`CpuBuf`]. `CpuBuf::INLINE` decides which field is live.
 #[cfg(feature = "alloc")]
 union Repr<E: Float> {
     inline: [MaybeUninit<u64>; INLINE_WORDS],
@@ -189,7 +189,7 @@ impl<S: Shape, E: Float> CpuBuf<S, E> {
         }
     }
 
-    /// The elements for writing, after copying a shared heap buffer.
+    /// Returns the elements for writing, after copying a shared heap buffer.
     #[inline]
     pub fn as_mut_slice(&mut self) -> &mut [E] {
         if Self::INLINE {
@@ -204,7 +204,7 @@ impl<S: Shape, E: Float> CpuBuf<S, E> {
 
 #[cfg(feature = "alloc")]
 impl<S: Shape, E: Float> Clone for CpuBuf<S, E> {
-    /// Copies inline elements; adds a handle to heap elements.
+    /// Copies inline elements, and adds a handle to heap elements.
     #[inline]
     fn clone(&self) -> Self {
         if Self::INLINE {

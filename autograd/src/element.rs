@@ -176,7 +176,7 @@ macro_rules! impl_float {
                 impl_float!(@libm $suffix expm1)(self)
             }
             fn sqrt(self) -> Self {
-                // Both round correctly, so they agree bit for bit; std's is
+                // Both round correctly, so they agree bit for bit. std's is
                 // an LLVM intrinsic, which loops over slices can vectorise.
                 #[cfg(feature = "std")]
                 return <$t>::sqrt(self);

@@ -99,7 +99,7 @@ pub trait Shape: Copy + Debug + PartialEq + 'static {
     const STATIC_NUMEL: Option<usize> = None;
 }
 
-/// The product of the static sizes, or `None` if one of them is `None`.
+/// Multiplies the static sizes, or returns `None` if one of them is `None`.
 const fn static_product(sizes: &[Option<usize>]) -> Option<usize> {
     let mut product = 1usize;
     let mut i = 0;
