@@ -96,6 +96,16 @@ impl<S: Shape, E: Float> Storage<S, E> for Cpu {
     #[inline]
     unsafe fn from_uninit(shape: &S, init: impl FnOnce(&mut [MaybeUninit<E>])) -> Self::Buf {
         if CpuBuf::<S, E>::INLINE {
+            // A custom `Dim` whose `STATIC` disagrees with its `size()`
+            // breaks `Dim`'s contract. Debug builds stop it here; release
+            // builds then see slices of the static length, as on `Inline`.
+            debug_assert_eq!(
+                shape.numel(),
+                CpuBuf::<S, E>::INLINE_LEN,
+                "Cpu: the shape {shape:?} has {} elements, but its type's STATIC_NUMEL says {}",
+                shape.numel(),
+                CpuBuf::<S, E>::INLINE_LEN
+            );
             let mut bytes = [MaybeUninit::<u64>::uninit(); INLINE_WORDS];
             // SAFETY: `INLINE` holds only when `INLINE_LEN` elements of `E`
             // fit in the words and `E` needs no stricter alignment than

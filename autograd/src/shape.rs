@@ -17,7 +17,8 @@ use typenum::{Prod, Unsigned};
 
 /// One axis of a shape: a typenum constant or a run-time size.
 pub trait Dim: Copy + Debug + PartialEq + 'static {
-    /// The size, when the type fixes it.
+    /// The size, when the type fixes it. It must equal [`Dim::size`] of
+    /// every value, because devices size buffers from it.
     const STATIC: Option<usize>;
 
     /// The size of this axis.
