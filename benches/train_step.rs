@@ -110,8 +110,8 @@ fn report(name: &str, mut step: impl FnMut() -> f32) {
 
 // ---- 1. the tutorial neuron: sigmoid(w·x + b), MSE against a label ----
 
-/// The neuron on any device: `Cpu` allocates every tensor on the heap,
-/// `Inline` keeps them in arrays on the stack.
+/// The neuron on any device. `Inline` keeps every tensor in an array on the
+/// stack, and so does `Cpu` here, because all of them hold 5 elements or 1.
 #[derive(Module)]
 struct Neuron<D: Storage<Rank1<U5>, f32> + Storage<Rank0, f32>> {
     weight: Param<Tensor<Rank1<U5>, f32, D>>,

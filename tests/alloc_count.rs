@@ -266,6 +266,15 @@ fn cpu_small_tensors_skip_heap() {
 }
 
 #[test]
+fn cpu_huge_static_shape_compiles() {
+    // 2^62 f32 elements cannot be allocated, but the type must still
+    // compile: the size check of the inline buffer must not overflow.
+    type Huge = Rank2<autograd::typenum::U<{ 1 << 31 }>, autograd::typenum::U<{ 1 << 31 }>>;
+    let zeros: fn() -> Tensor<Huge, f32, Cpu> = Tensor::zeros;
+    assert!(!std::hint::black_box(zeros as *const ()).is_null());
+}
+
+#[test]
 fn cpu_clone_writes_stay_apart() {
     // An inline clone is a copy. A heap clone shares the buffer until one
     // side writes, which copies it. Either way the other side is unchanged.

@@ -58,8 +58,8 @@ pub trait Storage<S: Shape, E: Float>: Device {
     /// The elements for writing; on `Cpu` this copies a shared buffer first.
     fn as_mut_slice(buf: &mut Self::Buf) -> &mut [E];
 
-    /// Clones the buffer: `Cpu` adds a handle to the same elements, `Inline`
-    /// copies them.
+    /// Clones the buffer: `Cpu` adds a handle to the same heap elements or
+    /// copies inline ones, and `Inline` copies them.
     #[inline]
     fn clone_buf(buf: &Self::Buf) -> Self::Buf {
         buf.clone()
@@ -168,8 +168,10 @@ union Repr<E: Float> {
 impl<S: Shape, E: Float> CpuBuf<S, E> {
     /// Whether the elements live in `repr.inline`.
     const INLINE: bool = match S::STATIC_NUMEL {
+        // Divides rather than multiplies, so that a shape too large to
+        // allocate still compiles (and fails when allocated).
         Some(n) => {
-            n * core::mem::size_of::<E>() <= INLINE_WORDS * core::mem::size_of::<u64>()
+            n <= INLINE_WORDS * core::mem::size_of::<u64>() / core::mem::size_of::<E>()
                 && core::mem::align_of::<E>() <= core::mem::align_of::<u64>()
         }
         None => false,

@@ -395,7 +395,7 @@ impl<E: Float, D: Storage<Rank0, E>> Tensor<Rank0, E, D> {
     message = "this array does not have the shape `{S}`",
     label = "the array's lengths differ from the tensor's dims",
     note = "give one array level per axis, with exactly as many elements as the axis \
-            (`Tensor<Rank2<U2, U3>>::from_array([[1., 2., 3.], [4., 5., 6.]])`)"
+            (`Tensor::<Rank2<U2, U3>>::from_array([[1., 2., 3.], [4., 5., 6.]])`)"
 )]
 pub trait ArrayData<S: Shape, E> {
     /// The element at row-major position `i`.

@@ -256,7 +256,7 @@ impl Emitter<'_> {
         // A gradient that nothing reached still needs its shape. The receiver
         // and an argument whose fields are read get empty `GradParts`, which
         // each field's gradient moves into. Any other argument is cloned (an
-        // `Arc` count on the `Cpu` device).
+        // `Arc` count for a heap tensor on the `Cpu` device).
         // NOTE: on the inline device the clone copies the argument's array on
         // every call, even when the backward pass reaches the argument.
         let mut saves = TokenStream::new();

@@ -13,8 +13,9 @@
 //!
 //! A pullback is an `FnOnce` that takes the output's cotangent by value and
 //! returns the gradient of its argument. It owns what it saved from the
-//! forward pass (on [`Cpu`](crate::Cpu) a saved tensor is a reference-counted
-//! clone, so saving costs no copy). Arguments without a gradient (integers,
+//! forward pass. On [`Cpu`](crate::Cpu) a saved heap tensor is a
+//! reference-counted clone, so saving costs no copy, and a saved small
+//! fixed-size tensor is a copy of at most 32 bytes. Arguments without a gradient (integers,
 //! class indices) get [`NoGrad`](crate::NoGrad) in their slot. Splitting the
 //! pullback per argument lets a caller skip the gradients it does not need:
 //! the first layer of a network never computes the gradient of its input.
