@@ -86,6 +86,26 @@ fn row04_model_with_parameters_builds_optimizer() {
     assert_eq!(optimizer.lr(), SgdConfig::default().lr);
 }
 
+#[derive(Module)]
+struct ActivatedLinear {
+    act: nn::layers::Relu,
+    linear: Linear<U2, U2>,
+}
+
+#[test]
+fn row04_parameterless_types_are_known() {
+    use nn::layers::Relu;
+
+    assert!(!<Relu as Module>::CAN_HOLD_PARAMS);
+    assert!(!<(Relu, Relu) as Module>::CAN_HOLD_PARAMS);
+    assert!(!<Vec<Relu> as Module>::CAN_HOLD_PARAMS);
+    assert!(!<[Linear<U2, U2>; 0] as Module>::CAN_HOLD_PARAMS);
+    assert!(<ActivatedLinear as Module>::CAN_HOLD_PARAMS);
+    assert!(<(Relu, Linear<U2, U2>) as Module>::CAN_HOLD_PARAMS);
+    assert!(<Option<Linear<U2, U2>> as Module>::CAN_HOLD_PARAMS);
+    assert!(<Vec<Linear<U2, U2>> as Module>::CAN_HOLD_PARAMS);
+}
+
 #[test]
 #[should_panic(expected = "the model has no parameters to optimize")]
 fn row04_empty_layer_list_panics_at_new() {

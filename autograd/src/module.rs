@@ -238,6 +238,14 @@ impl fmt::Debug for ParamName<'_> {
 // an alias would hide it.
 #[allow(clippy::type_complexity)]
 pub trait Module: GradParts + Differentiable<Grad = Self::Grads> {
+    /// Whether a value of this type can hold a parameter: false for a
+    /// layer without parameters (ReLU, dropout) and for a derived struct
+    /// made only of such layers, so that building an optimizer over one
+    /// fails to compile. True by default. A `Vec` or `Option` of layers
+    /// with parameters can still hold none at run time, which the
+    /// optimizers check when they are built.
+    const CAN_HOLD_PARAMS: bool = true;
+
     /// The element type of every parameter.
     type Elem: Float;
 

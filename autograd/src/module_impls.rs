@@ -17,6 +17,7 @@ macro_rules! impl_tuple_module {
         impl<$first: Module, $($t: Module<Elem = $first::Elem>),*> Module for ($first, $($t,)*) {
             type Elem = $first::Elem;
             type Grads = ($first::Grads, $($t::Grads,)*);
+            const CAN_HOLD_PARAMS: bool = $first::CAN_HOLD_PARAMS $(|| $t::CAN_HOLD_PARAMS)*;
 
             fn num_params(&self) -> usize {
                 self.0.num_params() $(+ self.$i.num_params())*
@@ -77,6 +78,7 @@ impl_tuple_module!(A 0, B 1, C 2, D 3, F 4, G 5, H 6);
 impl_tuple_module!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7);
 
 impl<M: Module, const N: usize> Module for [M; N] {
+    const CAN_HOLD_PARAMS: bool = N > 0 && M::CAN_HOLD_PARAMS;
     type Elem = M::Elem;
     type Grads = [M::Grads; N];
 
@@ -134,6 +136,7 @@ mod alloc_impls {
     /// value, not the type, so it is not a [`StaticModule`], and a gradient
     /// or optimizer state must come from the same model (same length).
     impl<M: Module> Module for Vec<M> {
+        const CAN_HOLD_PARAMS: bool = M::CAN_HOLD_PARAMS;
         type Elem = M::Elem;
         type Grads = Vec<M::Grads>;
 
@@ -239,6 +242,7 @@ fn fmt_module_list<M: Module>(f: &mut fmt::Formatter<'_>, items: &[M]) -> fmt::R
 /// `None` has no parameters and prints as `None`, as PyTorch prints a child
 /// module set to `None`.
 impl<M: Module> Module for Option<M> {
+    const CAN_HOLD_PARAMS: bool = M::CAN_HOLD_PARAMS;
     type Elem = M::Elem;
     type Grads = Option<M::Grads>;
 

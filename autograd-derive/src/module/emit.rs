@@ -566,6 +566,11 @@ fn emit_module(cx: &Context<'_, '_>) -> TokenStream {
         quote_spanned!(field.ty.span()=> ::autograd::Module::num_params(&self.#member))
     });
 
+    let can_hold_params = fields.iter().map(|field| {
+        let ty = &field.ty;
+        quote_spanned!(field.ty.span()=> <#ty as ::autograd::Module>::CAN_HOLD_PARAMS)
+    });
+
     let visit = fields.iter().map(|field| {
         let member = &field.member;
         let name = &field.name;
@@ -612,6 +617,7 @@ fn emit_module(cx: &Context<'_, '_>) -> TokenStream {
         impl #impl_generics ::autograd::Module for #ident #ty_generics #where_clause {
             type Elem = <#first_ty as ::autograd::Module>::Elem;
             type Grads = #grads_ident #ty_generics;
+            const CAN_HOLD_PARAMS: bool = false #(|| #can_hold_params)*;
 
             fn num_params(&self) -> usize {
                 0 #(+ #num_params)*

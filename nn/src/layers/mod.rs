@@ -39,6 +39,7 @@ macro_rules! impl_parameterless_module {
         }
 
         impl<E: autograd::Float> autograd::Module for $Layer<E> {
+            const CAN_HOLD_PARAMS: bool = false;
             type Elem = E;
             type Grads = ();
 

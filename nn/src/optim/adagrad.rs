@@ -3,7 +3,7 @@
 
 use autograd::{Float, Leaves, Module};
 
-use super::{check_has_params, check_hyperparameter, GradientsOf, Optimizer};
+use super::{check_has_params, CanHoldParams, check_hyperparameter, GradientsOf, Optimizer};
 
 /// Hyperparameters of [`Adagrad`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -59,6 +59,7 @@ impl<M: Module> Adagrad<M> {
     #[track_caller]
     pub fn new(model: &M, config: AdagradConfig) -> Self {
         let c = config;
+        let () = CanHoldParams::<M>::CHECK;
         check_has_params(model, "Adagrad");
         check_hyperparameter(c.lr >= 0.0, "Adagrad", "learning rate", c.lr);
         check_hyperparameter(c.lr_decay >= 0.0, "Adagrad", "lr_decay value", c.lr_decay);

@@ -3,7 +3,7 @@
 
 use autograd::{Float, Module};
 
-use super::{check_has_params, check_hyperparameter, GradientsOf, Optimizer};
+use super::{check_has_params, CanHoldParams, check_hyperparameter, GradientsOf, Optimizer};
 
 /// Hyperparameters of [`Adam`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -183,6 +183,7 @@ impl<M: Module> Adam<M> {
     /// negative `lr`, `eps` or `weight_decay`), as PyTorch raises.
     #[track_caller]
     pub fn new(model: &M, config: AdamConfig) -> Self {
+        let () = CanHoldParams::<M>::CHECK;
         Adam {
             moments: Moments::new("Adam", model, config, WeightDecay::L2),
         }
@@ -239,6 +240,7 @@ impl<M: Module> AdamW<M> {
             weight_decay,
             amsgrad,
         };
+        let () = CanHoldParams::<M>::CHECK;
         AdamW {
             moments: Moments::new("AdamW", model, config, WeightDecay::Decoupled),
         }

@@ -105,6 +105,22 @@ impl<M: Module<Grads = G>, G> GradientsOf<M> for G {
     }
 }
 
+/// A compile-time check that a model type can hold parameters.
+///
+/// Each optimizer's `new` reads [`CanHoldParams::CHECK`] in its own body, so
+/// that the build error for a model made only of parameterless layers points
+/// at the user's call of `new` and names the model type.
+struct CanHoldParams<M>(core::marker::PhantomData<M>);
+
+impl<M: Module> CanHoldParams<M> {
+    const CHECK: () = assert!(
+        M::CAN_HOLD_PARAMS,
+        "the model has no parameters to optimize: each of its fields is a layer without \
+         parameters (such as `Relu`). Wrap the trainable tensors in `Param` or add a layer \
+         with parameters (such as `Linear`)"
+    );
+}
+
 /// Panics when the model has no parameters, as PyTorch raises
 /// `ValueError: optimizer got an empty parameter list`.
 #[track_caller]

@@ -3,7 +3,7 @@
 
 use autograd::{Float, Module};
 
-use super::{check_has_params, check_hyperparameter, GradientsOf, Optimizer};
+use super::{check_has_params, CanHoldParams, check_hyperparameter, GradientsOf, Optimizer};
 
 /// Hyperparameters of [`RmsProp`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -67,6 +67,7 @@ impl<M: Module> RmsProp<M> {
     /// PyTorch raises.
     #[track_caller]
     pub fn new(model: &M, config: RmsPropConfig) -> Self {
+        let () = CanHoldParams::<M>::CHECK;
         check_has_params(model, "RmsProp");
         check_hyperparameter(config.lr >= 0.0, "RmsProp", "learning rate", config.lr);
         check_hyperparameter(config.eps >= 0.0, "RmsProp", "epsilon value", config.eps);

@@ -3,7 +3,7 @@
 
 use autograd::{Float, Module};
 
-use super::{check_has_params, check_hyperparameter, GradientsOf, Optimizer};
+use super::{check_has_params, CanHoldParams, check_hyperparameter, GradientsOf, Optimizer};
 
 /// Hyperparameters of [`Sgd`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -62,6 +62,7 @@ impl<M: Module> Sgd<M> {
     /// `momentum > 0` and `dampening == 0`, as PyTorch raises.
     #[track_caller]
     pub fn new(model: &M, config: SgdConfig) -> Self {
+        let () = CanHoldParams::<M>::CHECK;
         check_has_params(model, "Sgd");
         check_hyperparameter(config.lr >= 0.0, "Sgd", "learning rate", config.lr);
         check_hyperparameter(config.momentum >= 0.0, "Sgd", "momentum", config.momentum);
