@@ -824,3 +824,20 @@ fn sum_of_empty_batch_is_positive_zero() {
     assert_eq!(total, 0.0);
     assert!(total.is_sign_positive());
 }
+
+/// Sums a tensor on another thread. Generic code needs no `Send` bound of
+/// its own, because every shape and element type is `Send`.
+fn sum_on_thread<S: autograd::Shape, E: autograd::Float>(t: Tensor<S, E>) -> E {
+    std::thread::spawn(move || t.as_slice().iter().fold(E::ZERO, |acc, &x| acc + x))
+        .join()
+        .expect("the thread does not panic")
+}
+
+#[test]
+fn generic_tensor_moves_to_thread() {
+    let small: Tensor<Rank1<U3>> = Tensor::from_array([1.0, 2.0, 3.0]);
+    let large: Tensor<Rank2<Dyn, U3>, f64> = Tensor::from_fn_with_shape(Rank2(Dyn(4), U3::new()), |i| i as f64);
+
+    assert_eq!(sum_on_thread(small), 6.0);
+    assert_eq!(sum_on_thread(large), 66.0);
+}

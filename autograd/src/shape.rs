@@ -16,7 +16,7 @@ use generic_array::ArrayLength;
 use typenum::{Prod, Unsigned};
 
 /// One axis of a shape: a typenum constant or a run-time size.
-pub trait Dim: Copy + Debug + PartialEq + 'static {
+pub trait Dim: Copy + Debug + PartialEq + Send + Sync + 'static {
     /// The size, when the type fixes it. It must equal [`Dim::size`] of
     /// every value, because devices size buffers from it.
     const STATIC: Option<usize>;
@@ -29,7 +29,7 @@ pub trait Dim: Copy + Debug + PartialEq + 'static {
     fn from_size(size: usize) -> Option<Self>;
 }
 
-impl<U: Unsigned + Copy + Default + Debug + PartialEq + 'static> Dim for U {
+impl<U: Unsigned + Copy + Default + Debug + PartialEq + Send + Sync + 'static> Dim for U {
     const STATIC: Option<usize> = Some(U::USIZE);
 
     fn size(&self) -> usize {
@@ -74,7 +74,7 @@ pub fn check_same_size(what: &str, left: usize, right: usize) {
 }
 
 /// The shape of a tensor: its rank and the size of each axis.
-pub trait Shape: Copy + Debug + PartialEq + 'static {
+pub trait Shape: Copy + Debug + PartialEq + Send + Sync + 'static {
     /// The number of axes.
     const RANK: usize;
 
