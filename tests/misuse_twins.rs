@@ -96,14 +96,25 @@ struct ActivatedLinear {
 fn row04_parameterless_types_are_known() {
     use nn::layers::Relu;
 
-    assert!(!<Relu as Module>::CAN_HOLD_PARAMS);
-    assert!(!<(Relu, Relu) as Module>::CAN_HOLD_PARAMS);
-    assert!(!<Vec<Relu> as Module>::CAN_HOLD_PARAMS);
-    assert!(!<[Linear<U2, U2>; 0] as Module>::CAN_HOLD_PARAMS);
-    assert!(<ActivatedLinear as Module>::CAN_HOLD_PARAMS);
-    assert!(<(Relu, Linear<U2, U2>) as Module>::CAN_HOLD_PARAMS);
-    assert!(<Option<Linear<U2, U2>> as Module>::CAN_HOLD_PARAMS);
-    assert!(<Vec<Linear<U2, U2>> as Module>::CAN_HOLD_PARAMS);
+    let without = [
+        ("Relu", <Relu as Module>::CAN_HOLD_PARAMS),
+        ("(Relu, Relu)", <(Relu, Relu) as Module>::CAN_HOLD_PARAMS),
+        ("Vec<Relu>", <Vec<Relu> as Module>::CAN_HOLD_PARAMS),
+        ("[Linear; 0]", <[Linear<U2, U2>; 0] as Module>::CAN_HOLD_PARAMS),
+    ];
+    let with = [
+        ("ActivatedLinear", <ActivatedLinear as Module>::CAN_HOLD_PARAMS),
+        ("(Relu, Linear)", <(Relu, Linear<U2, U2>) as Module>::CAN_HOLD_PARAMS),
+        ("Option<Linear>", <Option<Linear<U2, U2>> as Module>::CAN_HOLD_PARAMS),
+        ("Vec<Linear>", <Vec<Linear<U2, U2>> as Module>::CAN_HOLD_PARAMS),
+    ];
+
+    for (name, can_hold) in without {
+        assert!(!can_hold, "{name} cannot hold a parameter");
+    }
+    for (name, can_hold) in with {
+        assert!(can_hold, "{name} can hold a parameter");
+    }
 }
 
 #[test]
