@@ -130,6 +130,12 @@ pub trait ConstShape: Shape + Default {
 
 /// A constant shape whose element count is also a typenum number, so that an
 /// array of that length can be a type (`GenericArray<E, Self::Len>`).
+#[diagnostic::on_unimplemented(
+    message = "the `Inline` device cannot hold the shape `{Self}`: an axis is `Dyn`, a run-time size",
+    label = "an `Inline` tensor is an array whose length comes from the shape type",
+    note = "use the `Cpu` device for a shape with a `Dyn` axis, as in `Tensor<Rank2<Dyn, U3>, f32, Cpu>`, \
+            or give every axis a typenum size"
+)]
 pub trait InlineShape: ConstShape {
     /// The element count as a typenum number.
     type Len: ArrayLength;
@@ -176,6 +182,7 @@ impl ConstShape for Rank0 {
     const NUMEL: usize = 1;
 }
 
+#[diagnostic::do_not_recommend]
 impl InlineShape for Rank0 {
     type Len = typenum::U1;
 }
@@ -213,6 +220,7 @@ impl_shape!(Rank2, 2, A 0, B 1);
 impl_shape!(Rank3, 3, A 0, B 1, C 2);
 impl_shape!(Rank4, 4, A 0, B 1, C 2, D 3);
 
+#[diagnostic::do_not_recommend]
 impl<A> InlineShape for Rank1<A>
 where
     A: Dim + Unsigned + Default + ArrayLength,
@@ -220,6 +228,7 @@ where
     type Len = A;
 }
 
+#[diagnostic::do_not_recommend]
 impl<A, B> InlineShape for Rank2<A, B>
 where
     A: Dim + Unsigned + Default + Mul<B>,
@@ -229,6 +238,7 @@ where
     type Len = Prod<A, B>;
 }
 
+#[diagnostic::do_not_recommend]
 impl<A, B, C> InlineShape for Rank3<A, B, C>
 where
     A: Dim + Unsigned + Default + Mul<B>,
@@ -240,6 +250,7 @@ where
     type Len = Prod<Prod<A, B>, C>;
 }
 
+#[diagnostic::do_not_recommend]
 impl<A, B, C, D> InlineShape for Rank4<A, B, C, D>
 where
     A: Dim + Unsigned + Default + Mul<B>,
