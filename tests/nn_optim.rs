@@ -262,8 +262,8 @@ fn cosine_annealing_reaches_eta_min_at_t_max() {
 #[test]
 #[should_panic(expected = "Adam: the model has no parameters to optimize")]
 fn optimizer_rejects_model_without_parameters() {
-    // A model made only of parameterless layers does not compile here (see
-    // the misuse case `row04_parameterless_layers`); an empty list of layers
+    // A model made only of parameterless layers does not compile (see the
+    // misuse case `row04_parameterless_layers`). An empty list of layers
     // has no parameters only at run time.
     let layers: Vec<nn::layers::Linear<U2, U2, f64>> = Vec::new();
     let _ = Adam::new(&layers, AdamConfig::default());

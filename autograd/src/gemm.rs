@@ -47,7 +47,8 @@ pub const SMALL_MAX_FLOPS: usize = 128 * 128 * 128;
 /// 32×32×32, and 1.3 to 1.7 times slower from 48×48×48 (110,592).
 pub const SMALL_MAX_FLOPS_AVX512: usize = 48 * 48 * 48 - 1;
 
-/// The largest product the unpacked kernel takes on this CPU.
+/// Returns the largest product, in multiply-adds, that the unpacked kernel
+/// takes on this CPU.
 fn small_max_flops() -> usize {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if std::is_x86_feature_detected!("avx512f") {
