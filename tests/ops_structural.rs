@@ -841,3 +841,12 @@ fn generic_tensor_moves_to_thread() {
     assert_eq!(sum_on_thread(small), 6.0);
     assert_eq!(sum_on_thread(large), 66.0);
 }
+
+#[test]
+#[should_panic(expected = "has more elements than usize can count")]
+fn overflowing_dyn_shape_is_rejected() {
+    // 2^63 + 1 rows of 2 wraps to 2 elements in a release build, which
+    // matched the 2-element slice before `numel` checked its product.
+    let rows = (1usize << 63) + 1;
+    let _ = Tensor::<Rank2<Dyn, Dyn>>::from_slice_with_shape(Rank2(Dyn(rows), Dyn(2)), &[1.0, 2.0]);
+}

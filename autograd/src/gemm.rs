@@ -120,23 +120,26 @@ fn check_bounds<E, C>(
     c: &[C],
     c_row_stride: usize,
 ) {
-    let last = |rows: usize, cols: usize, s: [usize; 2]| {
+    // The length an operand needs, or `None` when it overflows `usize`
+    // (which no slice can have, so the check below fails).
+    let last = |rows: usize, cols: usize, s: [usize; 2]| -> Option<usize> {
         if rows == 0 || cols == 0 {
-            0
-        } else {
-            (rows - 1) * s[0] + (cols - 1) * s[1] + 1
+            return Some(0);
         }
+        let row_end = (rows - 1).checked_mul(s[0])?;
+        let col_end = (cols - 1).checked_mul(s[1])?;
+        row_end.checked_add(col_end)?.checked_add(1)
     };
     assert!(
-        a.len() >= last(m, k, a_strides),
+        last(m, k, a_strides).is_some_and(|needed| a.len() >= needed),
         "gemm: lhs slice too short"
     );
     assert!(
-        b.len() >= last(k, n, b_strides),
+        last(k, n, b_strides).is_some_and(|needed| b.len() >= needed),
         "gemm: rhs slice too short"
     );
     assert!(
-        c.len() >= last(m, n, [c_row_stride, 1]),
+        last(m, n, [c_row_stride, 1]).is_some_and(|needed| c.len() >= needed),
         "gemm: output slice too short"
     );
 }
@@ -351,7 +354,7 @@ pub(crate) fn gemm_uninit<E: Kernels>(
     b_strides: [usize; 2],
     c: &mut [MaybeUninit<E>],
 ) {
-    assert_eq!(c.len(), m * n, "gemm: output has {} elements for a {m}×{n} product", c.len());
+    assert_eq!(Some(c.len()), m.checked_mul(n), "gemm: output has {} elements for a {m}×{n} product", c.len());
     check_bounds(m, k, n, a, a_strides, b, b_strides, c, n);
     match route(m, k, n, a_strides, b_strides) {
         Route::Small => {
@@ -602,6 +605,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "gemm: lhs slice too short")]
+    fn overflowing_dims_fail_bounds_check() {
+        // (m - 1) * 2 + 1 wraps to 1 in a release build, and the kernel
+        // would read far past `a`.
+        let m = (1usize << 63) + 1;
+        let mut c = [0.0f32; 4];
+        gemm_f32(m, 2, 2, 1.0, &[1.0, 2.0], [2, 1], &[1.0; 4], [2, 1], 0.0, &mut c, 2);
     }
 
     #[test]

@@ -85,8 +85,21 @@ pub trait Shape: Copy + Debug + PartialEq + Send + Sync + 'static {
     fn dims(&self) -> Self::Dims;
 
     /// The number of elements, the product of the sizes.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the product does not fit in `usize`. Buffers and kernels
+    /// are sized from it, so a wrapped count would be unsound.
     fn numel(&self) -> usize {
-        self.dims().as_ref().iter().product()
+        let dims = self.dims();
+        let sizes = dims.as_ref();
+        if sizes.contains(&0) {
+            return 0;
+        }
+        match sizes.iter().try_fold(1usize, |count, &size| count.checked_mul(size)) {
+            Some(count) => count,
+            None => panic!("the shape {sizes:?} has more elements than usize can count"),
+        }
     }
 
     /// Builds the shape from run-time sizes, or returns `None` when the rank
@@ -281,6 +294,17 @@ mod tests {
         assert_eq!(<Rank0 as Shape>::STATIC_NUMEL, Some(1));
         assert_eq!(<Rank2<Dyn, U4> as Shape>::STATIC_NUMEL, None);
         assert_eq!(<Rank3<U3, U4, Dyn> as Shape>::STATIC_NUMEL, None);
+    }
+
+    #[test]
+    #[should_panic(expected = "has more elements than usize can count")]
+    fn numel_rejects_overflowing_product() {
+        let _ = Rank2(Dyn((1 << 63) + 1), Dyn(2)).numel();
+    }
+
+    #[test]
+    fn numel_of_zero_axis_is_zero() {
+        assert_eq!(Rank3(Dyn(usize::MAX), Dyn(usize::MAX), Dyn(0)).numel(), 0);
     }
 
     #[test]
