@@ -56,7 +56,10 @@ impl<M: Module> Adagrad<M> {
     /// If the model has no parameters (PyTorch's "empty parameter list").
     /// If `lr`, `lr_decay`, `weight_decay`, `initial_accumulator_value` or
     /// `eps` is negative, as PyTorch raises.
+    // Not inlined, so that a build error from `CanHoldParams` names the
+    // caller's line in release builds too.
     #[track_caller]
+    #[inline(never)]
     pub fn new(model: &M, config: AdagradConfig) -> Self {
         let c = config;
         let () = CanHoldParams::<M>::CHECK;

@@ -181,7 +181,10 @@ impl<M: Module> Adam<M> {
     /// If the model has no parameters (PyTorch's "empty parameter list").
     /// If a hyperparameter is out of range (a beta outside `[0, 1)`, a
     /// negative `lr`, `eps` or `weight_decay`), as PyTorch raises.
+    // Not inlined, so that a build error from `CanHoldParams` names the
+    // caller's line in release builds too.
     #[track_caller]
+    #[inline(never)]
     pub fn new(model: &M, config: AdamConfig) -> Self {
         let () = CanHoldParams::<M>::CHECK;
         Adam {
@@ -224,7 +227,10 @@ impl<M: Module> AdamW<M> {
     ///
     /// # Panics
     /// As [`Adam::new`].
+    // Not inlined, so that a build error from `CanHoldParams` names the
+    // caller's line in release builds too.
     #[track_caller]
+    #[inline(never)]
     pub fn new(model: &M, config: AdamWConfig) -> Self {
         let AdamWConfig {
             lr,

@@ -115,9 +115,9 @@ struct CanHoldParams<M>(core::marker::PhantomData<M>);
 impl<M: Module> CanHoldParams<M> {
     const CHECK: () = assert!(
         M::CAN_HOLD_PARAMS,
-        "the model has no parameters to optimize: each of its fields is a layer without \
-         parameters (such as `Relu`). Wrap the trainable tensors in `Param` or add a layer \
-         with parameters (such as `Linear`)"
+        "the model has no parameters to optimize: its type holds only layers without \
+         parameters (such as `Relu`) or arrays of length 0. Wrap the trainable tensors in \
+         `Param` or add a layer with parameters (such as `Linear`)"
     );
 }
 

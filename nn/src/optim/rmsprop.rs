@@ -65,7 +65,10 @@ impl<M: Module> RmsProp<M> {
     /// If the model has no parameters (PyTorch's "empty parameter list").
     /// If `lr`, `eps`, `momentum`, `weight_decay` or `alpha` is negative, as
     /// PyTorch raises.
+    // Not inlined, so that a build error from `CanHoldParams` names the
+    // caller's line in release builds too.
     #[track_caller]
+    #[inline(never)]
     pub fn new(model: &M, config: RmsPropConfig) -> Self {
         let () = CanHoldParams::<M>::CHECK;
         check_has_params(model, "RmsProp");

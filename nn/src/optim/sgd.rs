@@ -60,7 +60,10 @@ impl<M: Module> Sgd<M> {
     /// If the model has no parameters (PyTorch's "empty parameter list").
     /// If a hyperparameter is negative, or `nesterov` is set without
     /// `momentum > 0` and `dampening == 0`, as PyTorch raises.
+    // Not inlined, so that a build error from `CanHoldParams` names the
+    // caller's line in release builds too.
     #[track_caller]
+    #[inline(never)]
     pub fn new(model: &M, config: SgdConfig) -> Self {
         let () = CanHoldParams::<M>::CHECK;
         check_has_params(model, "Sgd");
