@@ -402,6 +402,7 @@ pub trait ArrayData<S: Shape, E> {
     fn element(&self, i: usize) -> E;
 }
 
+#[diagnostic::do_not_recommend]
 impl<A, E: Copy, const N: usize> ArrayData<Rank1<A>, E> for [E; N]
 where
     A: crate::shape::Dim,
@@ -412,6 +413,7 @@ where
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<A, B, E: Copy, const R: usize, const C: usize> ArrayData<Rank2<A, B>, E> for [[E; C]; R]
 where
     A: crate::shape::Dim,
@@ -424,6 +426,7 @@ where
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<A, B, C, E: Copy, const N0: usize, const N1: usize, const N2: usize>
     ArrayData<Rank3<A, B, C>, E> for [[[E; N2]; N1]; N0]
 where
