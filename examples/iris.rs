@@ -121,8 +121,10 @@ fn main() -> Result<(), Box<dyn Error>> {
 
             // `optimizer.step()` takes the gradients by value, so there is no
             // `zero_grad()` to forget: the next batch's gradients are new
-            // values, never added to these.
-            adam.step(&mut model, grads);
+            // values, never added to these. `try_step` first checks that
+            // every gradient is finite: a NaN stops training with an error
+            // that names the parameter, before it reaches the weights.
+            adam.try_step(&mut model, grads)?;
 
             loss_sum += loss.item() * batch.labels.len() as f32;
         }

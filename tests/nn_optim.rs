@@ -268,3 +268,77 @@ fn optimizer_rejects_model_without_parameters() {
     let layers: Vec<nn::layers::Linear<U2, U2, f64>> = Vec::new();
     let _ = Adam::new(&layers, AdamConfig::default());
 }
+
+// ---- try_step: no step on a NaN or infinite gradient ----
+
+#[derive(autograd::Module, Clone)]
+struct TwoLayers {
+    l1: nn::layers::Linear<U2, U2, f64>,
+    l2: nn::layers::Linear<U2, U2, f64>,
+}
+
+fn two_layers() -> TwoLayers {
+    let mut rng = autograd::Rng::seed_from_u64(5);
+    TwoLayers { l1: nn::layers::Linear::new(&mut rng), l2: nn::layers::Linear::new(&mut rng) }
+}
+
+/// Gradients of 0.25 everywhere, with `bad` at element 1 of `l2.bias`.
+fn two_layer_grads(model: &TwoLayers, bad: f64) -> <TwoLayers as autograd::Module>::Grads {
+    let mut grads = autograd::Differentiable::zero_grad(model);
+    autograd::Leaves::visit_leaves_mut(&mut grads, &mut |leaf| leaf.fill(0.25));
+    grads.l2.bias.as_mut_slice()[1] = bad;
+    grads
+}
+
+fn all_params(model: &TwoLayers) -> Vec<f64> {
+    let mut values = Vec::new();
+    autograd::Module::visit_params(model, None, &mut |_, _, leaf| values.extend_from_slice(leaf));
+    values
+}
+
+#[test]
+fn try_step_names_nan_gradient() {
+    let mut model = two_layers();
+    let before = all_params(&model);
+    let mut adam = Adam::new(&model, AdamConfig::default());
+
+    let grads = two_layer_grads(&model, f64::NAN);
+    let error = adam.try_step(&mut model, grads).unwrap_err();
+
+    assert_eq!(error.param, "l2.bias");
+    assert_eq!(error.index, 1);
+    assert!(error.value.is_nan());
+    assert!(error.to_string().starts_with("the gradient of `l2.bias` is NaN at element 1"));
+    assert_eq!(all_params(&model), before, "the model is unchanged");
+}
+
+#[test]
+fn try_step_reports_infinity() {
+    let mut model = two_layers();
+    let mut sgd = Sgd::new(&model, SgdConfig::default());
+
+    let grads = two_layer_grads(&model, f64::NEG_INFINITY);
+    let error = sgd.try_step(&mut model, grads).unwrap_err();
+
+    assert_eq!(error.value, f64::NEG_INFINITY);
+    assert!(error.to_string().contains("is -inf at element 1"));
+}
+
+#[test]
+fn try_step_keeps_optimizer_state_on_error() {
+    // Adam after a rejected step and one good step must equal Adam after
+    // the good step alone: the rejected step moved neither the moments nor
+    // the step count.
+    let mut rejected = two_layers();
+    let mut clean = rejected.clone();
+    let mut adam_rejected = Adam::new(&rejected, AdamConfig::default());
+    let mut adam_clean = Adam::new(&clean, AdamConfig::default());
+
+    let (bad, good, same) = (two_layer_grads(&rejected, f64::NAN), two_layer_grads(&rejected, 0.25), two_layer_grads(&clean, 0.25));
+    assert!(adam_rejected.try_step(&mut rejected, bad).is_err());
+    adam_rejected.try_step(&mut rejected, good).unwrap();
+    adam_clean.step(&mut clean, same);
+
+    assert_eq!(all_params(&rejected), all_params(&clean));
+    assert_ne!(all_params(&rejected), all_params(&two_layers()), "the good step moved the model");
+}

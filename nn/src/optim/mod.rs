@@ -46,12 +46,16 @@
 
 mod adagrad;
 mod adam;
+#[cfg(feature = "alloc")]
+mod finite;
 mod rmsprop;
 mod scheduler;
 mod sgd;
 
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamW, AdamWConfig};
+#[cfg(feature = "alloc")]
+pub use finite::NonFiniteGradient;
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use scheduler::{CosineAnnealingLr, ExponentialLr, LrScheduler, StepLr};
 pub use sgd::{Sgd, SgdConfig};
@@ -70,6 +74,29 @@ pub trait Optimizer {
     /// [`GradientsOf<Self::Model>`], a bound that gives the error for another
     /// model's gradients a readable message.
     fn step<G: GradientsOf<Self::Model>>(&mut self, model: &mut Self::Model, grads: G);
+
+    /// Checks that every gradient element is finite, then takes the step.
+    ///
+    /// A NaN or infinite element returns [`NonFiniteGradient`], which names
+    /// the parameter and the element, and leaves the model and the
+    /// optimizer's state (moments, step count) as they were. [`step`]
+    /// would write NaN into the parameters instead. The check reads every
+    /// gradient element once more.
+    ///
+    /// [`step`]: Optimizer::step
+    #[cfg(feature = "alloc")]
+    fn try_step<G: GradientsOf<Self::Model>>(
+        &mut self,
+        model: &mut Self::Model,
+        grads: G,
+    ) -> Result<(), NonFiniteGradient> {
+        let grads = grads.into_grads();
+        if let Some(error) = finite::first_non_finite(model, &grads) {
+            return Err(error);
+        }
+        self.step(model, grads);
+        Ok(())
+    }
 
     /// The learning rate of the next step.
     fn lr(&self) -> f64;
