@@ -342,3 +342,15 @@ fn try_step_keeps_optimizer_state_on_error() {
     assert_eq!(all_params(&rejected), all_params(&clean));
     assert_ne!(all_params(&rejected), all_params(&two_layers()), "the good step moved the model");
 }
+
+#[test]
+fn try_step_names_bare_param() {
+    let mut m = model();
+    let mut sgd = Sgd::new(&m, SgdConfig::default());
+
+    let error = sgd.try_step(&mut m, Tensor::from_array([0.5, f64::INFINITY])).unwrap_err();
+
+    assert_eq!(error.param, "");
+    assert!(error.to_string().starts_with("the gradient of the model's parameter is inf at element 1"));
+    assert_params(&m, [1.0, -2.0]);
+}

@@ -8,9 +8,10 @@ use autograd::{Float, Module};
 /// The error of [`Optimizer::try_step`](super::Optimizer::try_step): an
 /// element of a gradient is NaN or infinite, so the step was not taken and
 /// neither the model nor the optimizer's state changed.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct NonFiniteGradient {
-    /// The state-dict name of the parameter, such as `l1.weight`.
+    /// The state-dict name of the parameter, such as `l1.weight`. It is
+    /// empty when the model is a single `Param`.
     pub param: String,
     /// The row-major index of the first non-finite element in that
     /// parameter's gradient.
@@ -21,11 +22,16 @@ pub struct NonFiniteGradient {
 
 impl fmt::Display for NonFiniteGradient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.param.is_empty() {
+            f.write_str("the gradient of the model's parameter")?;
+        } else {
+            write!(f, "the gradient of `{}`", self.param)?;
+        }
         write!(
             f,
-            "the gradient of `{}` is {} at element {}, so the optimizer skipped the step and \
-             left the model unchanged. Check this batch's loss and data, or lower the learning rate",
-            self.param, self.value, self.index
+            " is {} at element {}, so the optimizer skipped the step and left the model \
+             unchanged. Check this batch's loss and data, or lower the learning rate",
+            self.value, self.index
         )
     }
 }

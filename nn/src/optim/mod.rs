@@ -81,7 +81,11 @@ pub trait Optimizer {
     /// the parameter and the element, and leaves the model and the
     /// optimizer's state (moments, step count) as they were. [`step`]
     /// would write NaN into the parameters instead. The check reads every
-    /// gradient element once more.
+    /// gradient element once more, and it covers the gradients only: a
+    /// finite gradient large enough to overflow inside the update (its
+    /// square in `f32` above about 1.8e19) can still make a parameter NaN
+    /// or infinite. Available with the `alloc` feature, which the
+    /// parameter's name needs.
     ///
     /// [`step`]: Optimizer::step
     #[cfg(feature = "alloc")]
