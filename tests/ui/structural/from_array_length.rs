@@ -1,6 +1,6 @@
-// Arrays whose lengths differ from the shape. With the shape given by a
-// turbofish, the library names it; with the shape given by a `let` type,
-// rustc infers the shape from the array and reports the two tensor types.
+// Arrays whose lengths differ from the shape. A turbofish shape gets the
+// library's message. With a `let` type, rustc infers the shape from the
+// array first, so it reports the two tensor types instead.
 use autograd::typenum::{U2, U3};
 use autograd::{Rank1, Rank2, Tensor};
 
